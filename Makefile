@@ -1,0 +1,42 @@
+# Durable Python with DBOS: every command a reader or CI needs.
+#   make book   build the executed HTML book into _build/html
+#   make test   run every notebook under nbval (strict) and the tests in tests/
+#   make lab    open the notebooks in JupyterLab
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Offline copies of the JavaScript that renders widgets (no CDN at view time).
+HTML_MANAGER := @jupyter-widgets/html-manager@1.0.15
+REQUIREJS    := requirejs@2.3.7
+
+.PHONY: book test lab timings clean
+
+$(VENV)/installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+web_vendor/installed:
+	rm -rf web_vendor && mkdir -p web_vendor/npm
+	cd web_vendor/npm && npm pack --silent $(HTML_MANAGER) $(REQUIREJS) >/dev/null
+	tar -xzf web_vendor/npm/jupyter-widgets-html-manager-*.tgz -C web_vendor --strip-components=2 package/dist
+	tar -xzf web_vendor/npm/requirejs-*.tgz -C web_vendor --strip-components=1 package/require.js
+	rm -rf web_vendor/npm
+	touch $@
+
+book: $(VENV)/installed web_vendor/installed
+	rm -rf _build/html _build/.doctrees
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "Open the book: file://$(CURDIR)/_build/html/index.html"
+
+test: $(VENV)/installed
+	$(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		--nbval-cell-timeout=120
+
+lab: $(VENV)/installed
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf _build web_vendor notebooks/scratch
