@@ -18,15 +18,16 @@ $(VENV)/installed: requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-web_vendor/installed:
+web_vendor/require.js:
 	rm -rf web_vendor && mkdir -p web_vendor/npm
 	cd web_vendor/npm && npm pack --silent $(HTML_MANAGER) $(REQUIREJS) >/dev/null
-	tar -xzf web_vendor/npm/jupyter-widgets-html-manager-*.tgz -C web_vendor --strip-components=2 package/dist
+	tar -xzf web_vendor/npm/jupyter-widgets-html-manager-*.tgz -C web_vendor --strip-components=2 \
+		--wildcards 'package/dist/embed-amd.js' 'package/dist/*.woff*' 'package/dist/*.ttf' \
+		'package/dist/*.eot' 'package/dist/*.svg' 'package/dist/*.LICENSE.txt'
 	tar -xzf web_vendor/npm/requirejs-*.tgz -C web_vendor --strip-components=1 package/require.js
 	rm -rf web_vendor/npm
-	touch $@
 
-book: $(VENV)/installed web_vendor/installed
+book: $(VENV)/installed web_vendor/require.js
 	rm -rf _build/html _build/.doctrees
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Open the book: file://$(CURDIR)/_build/html/index.html"
