@@ -1,6 +1,7 @@
 # Durable Python with DBOS: every command a reader or CI needs.
 #   make book   build the executed HTML book into _build/html
 #   make test   run every notebook under nbval (strict) and the tests in tests/
+#   make test-postgres   the same, against a throwaway PostgreSQL server
 #   make lab    open the notebooks in JupyterLab
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -10,7 +11,7 @@ BIN    := $(VENV)/bin
 HTML_MANAGER := @jupyter-widgets/html-manager@1.0.15
 REQUIREJS    := requirejs@2.3.7
 
-.PHONY: book test lab timings clean
+.PHONY: book test test-postgres lab clean
 
 $(VENV)/installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +36,10 @@ book: $(VENV)/installed web_vendor/require.js
 test: $(VENV)/installed
 	$(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--nbval-cell-timeout=120
+
+# The same suite against a throwaway PostgreSQL server (removed afterwards, pass or fail).
+test-postgres: $(VENV)/installed
+	scripts/with_postgres.sh $(MAKE) --no-print-directory test
 
 lab: $(VENV)/installed
 	$(BIN)/jupyter lab notebooks/

@@ -50,7 +50,8 @@ def _postgres_database_for(server_url: str, database: str) -> str:
     """Same server and credentials, a database of the chapter's own, emptied."""
     import sqlalchemy as sa
 
-    base = sa.make_url(server_url)
+    # psycopg 3 is the driver DBOS installs; name it so SQLAlchemy does not look for psycopg2.
+    base = sa.make_url(server_url).set(drivername="postgresql+psycopg")
     admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
