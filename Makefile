@@ -1,7 +1,8 @@
 # Durable Python with DBOS: every command a reader or CI needs.
 #   make book   build the executed HTML book into _build/html
-#   make test   run every notebook under nbval (strict) and the tests in tests/
-#   make test-postgres   the same, against a throwaway PostgreSQL server
+#   make test   build the book, then run every notebook under nbval (strict), the tests in
+#               tests/ and the browser tests of the built book
+#   make test-postgres   the notebooks again, against a throwaway PostgreSQL server
 #   make lab    open the notebooks in JupyterLab
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -10,6 +11,7 @@ BIN    := $(VENV)/bin
 # Offline copies of the JavaScript that renders widgets (no CDN at view time).
 HTML_MANAGER := @jupyter-widgets/html-manager@1.0.15
 REQUIREJS    := requirejs@2.3.7
+CHROMIUM     := /usr/bin/chromium
 
 .PHONY: book test test-postgres lab clean
 
@@ -33,13 +35,22 @@ book: $(VENV)/installed web_vendor/require.js
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Open the book: file://$(CURDIR)/_build/html/index.html"
 
-test: $(VENV)/installed
-	$(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
-		--nbval-cell-timeout=120
+# Strict nbval: every cell re-run, every stored output compared (after the sanitizer).
+NBVAL := $(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	--nbval-cell-timeout=120
 
-# The same suite against a throwaway PostgreSQL server (removed afterwards, pass or fail).
+# Everything: the notebooks, the tests in tests/, and the built book in a real browser.
+test: $(VENV)/installed $(CHROMIUM) book
+	$(NBVAL) notebooks tests
+
+# The notebooks again, against a throwaway PostgreSQL server (removed afterwards, pass or fail).
 test-postgres: $(VENV)/installed
-	scripts/with_postgres.sh $(MAKE) --no-print-directory test
+	scripts/with_postgres.sh $(NBVAL) notebooks
+
+# Debian's Chromium for the browser tests (Playwright cannot download browsers here).
+$(CHROMIUM):
+	apt-get install -y --no-install-recommends chromium \
+		|| (apt-get update && apt-get install -y --no-install-recommends chromium)
 
 lab: $(VENV)/installed
 	$(BIN)/jupyter lab notebooks/
