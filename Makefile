@@ -13,7 +13,7 @@ HTML_MANAGER := @jupyter-widgets/html-manager@1.0.15
 REQUIREJS    := requirejs@2.3.7
 CHROMIUM     := /usr/bin/chromium
 
-.PHONY: book test test-postgres lab clean
+.PHONY: book test test-postgres lab learner clean
 
 $(VENV)/installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,5 +55,9 @@ $(CHROMIUM):
 lab: $(VENV)/installed
 	$(BIN)/jupyter lab notebooks/
 
+# Workshop hand-out: the chapters without their solutions, in learner-edition/.
+learner: $(VENV)/installed
+	$(BIN)/python scripts/learner_edition.py learner-edition
+
 clean:
-	rm -rf _build web_vendor notebooks/scratch
+	rm -rf _build web_vendor notebooks/scratch learner-edition

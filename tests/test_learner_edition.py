@@ -1,0 +1,46 @@
+"""The learner edition keeps the exercises, loses the solutions, and still runs top to bottom."""
+
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from learner_edition import make_learner_edition  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def edition(tmp_path_factory):
+    return make_learner_edition(tmp_path_factory.mktemp("learner"))
+
+
+def test_every_chapter_is_in_it(edition):
+    assert [p.name for p in edition] == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_solutions_are_gone_and_exercises_stay(edition):
+    for path in edition:
+        nb = nbformat.read(path, as_version=4)
+        text = "\n".join(cell.source for cell in nb.cells)
+        tags = [tag for cell in nb.cells for tag in cell.metadata.get("tags", [])]
+        assert "solution" not in tags and "{solution-start}" not in text, path.name
+        assert "starter" in tags and "{exercise}" in text, f"{path.name} lost its exercises"
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), path.name
+
+
+@pytest.mark.parametrize("index", range(len(list((ROOT / "notebooks").glob("*.ipynb")))))
+def test_runs_top_to_bottom_and_checks_say_not_done_yet(edition, index):
+    path = edition[index]
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=180, resources={"metadata": {"path": str(path.parent)}}).execute()
+    checks = [
+        "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in cell.outputs)
+        for cell in nb.cells
+        if cell.cell_type == "code" and any(line.startswith("check_") for line in cell.source.splitlines())
+    ]
+    assert checks, f"{path.name}: no check cells"
+    for output in checks:
+        assert "Not done yet" in output, f"{path.name}: a check said {output!r} to an empty exercise"
