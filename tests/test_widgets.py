@@ -1,0 +1,84 @@
+"""The inspector and crash controls work when their buttons are clicked (callbacks run for real)."""
+
+import asyncio
+import textwrap
+
+import pytest
+from dbos import DBOS
+
+from booktools import Worker
+from booktools.widgets import CrashControls, WorkflowInspector
+
+
+@pytest.fixture
+def dbos_app(tmp_path):
+    DBOS.destroy()
+
+    DBOS(config={
+        "name": "widget-tests", "system_database_url": f"sqlite:///{tmp_path / 'sys.sqlite'}",
+        "log_level": "WARNING", "application_version": "1",
+    })
+    DBOS.launch()
+    yield inspected_workflow
+    DBOS.destroy()
+
+
+@DBOS.step()
+def inspected_step(x):
+    return x * 2
+
+
+@DBOS.workflow()
+def inspected_workflow(x):
+    return inspected_step(x) + inspected_step(x + 1)
+
+
+def test_inspector_lists_workflows_and_their_steps(dbos_app):
+    assert dbos_app(5) == 22
+
+    async def scenario():
+        inspector = WorkflowInspector(DBOS)
+        inspector.refresh_button.click()  # schedules a refresh, as a click in JupyterLab does
+        await asyncio.sleep(0.5)
+        return inspector
+
+    inspector = asyncio.run(scenario())
+    assert "inspected_workflow" in inspector.table.value and "SUCCESS" in inspector.table.value
+    assert inspector.steps.value.count("inspected_step") == 2
+    assert "10" in inspector.steps.value and "12" in inspector.steps.value
+    assert inspector._repr_mimebundle_()["text/plain"] == "WorkflowInspector(1 workflows)"
+
+
+def test_auto_refresh_stops_when_nothing_is_running(dbos_app):
+    dbos_app(1)
+
+    async def scenario():
+        inspector = WorkflowInspector(DBOS)
+        await asyncio.wait_for(inspector.auto_refresh(every=0.05), timeout=5)
+        return inspector
+
+    inspector = asyncio.run(scenario())
+    assert not inspector.auto_toggle.value and "SUCCESS" in inspector.table.value
+
+
+def test_crash_controls_start_kill_and_restart_a_worker(tmp_path):
+    (tmp_path / "worker.py").write_text(textwrap.dedent("""
+        import time
+        with open("ledger.txt", "a") as f:
+            f.write("started\\n")
+        print("ready", flush=True)
+        time.sleep(60)
+    """))
+    controls = CrashControls(Worker("worker.py", cwd=tmp_path), ledger=tmp_path / "ledger.txt",
+                             ready_line="ready")
+    assert "stopped" in controls.status.value and controls.kill_button.disabled
+    controls.start_button.click()
+    assert controls.worker.running and "running" in controls.status.value
+    first_pid = controls.worker.proc.pid
+    controls.kill_button.click()
+    assert not controls.worker.running and controls.worker.proc.returncode == -9
+    controls.restart_button.click()
+    assert controls.worker.running and controls.worker.proc.pid != first_pid
+    assert "ledger</b> (2 lines)" in controls.output.value
+    assert controls.events == ["started", "killed with SIGKILL", "restarted"]
+    controls.kill_button.click()
