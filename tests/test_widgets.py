@@ -2,12 +2,19 @@
 
 import asyncio
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from dbos import DBOS
 
 from booktools import Worker
 from booktools.widgets import CrashControls, WorkflowInspector
+
+
+def run_in_own_loop(coroutine):
+    """Like asyncio.run, but in a thread: other tests (Playwright) may hold this thread's loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture
@@ -42,7 +49,7 @@ def test_inspector_lists_workflows_and_their_steps(dbos_app):
         await asyncio.sleep(0.5)
         return inspector
 
-    inspector = asyncio.run(scenario())
+    inspector = run_in_own_loop(scenario())
     assert "inspected_workflow" in inspector.table.value and "SUCCESS" in inspector.table.value
     assert inspector.steps.value.count("inspected_step") == 2
     assert "10" in inspector.steps.value and "12" in inspector.steps.value
@@ -57,7 +64,7 @@ def test_auto_refresh_stops_when_nothing_is_running(dbos_app):
         await asyncio.wait_for(inspector.auto_refresh(every=0.05), timeout=5)
         return inspector
 
-    inspector = asyncio.run(scenario())
+    inspector = run_in_own_loop(scenario())
     assert not inspector.auto_toggle.value and "SUCCESS" in inspector.table.value
 
 
