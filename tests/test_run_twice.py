@@ -1,5 +1,6 @@
 """Every chapter survives "Run All" twice in one kernel, as a learner re-running it would do."""
 
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -11,9 +12,13 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
-def test_run_all_twice_in_one_kernel(notebook):
+def test_run_all_twice_in_one_kernel(notebook, tmp_path):
+    # A private copy of the helpers, so this run's scratch/ is its own.
+    folder = tmp_path / "notebooks"
+    shutil.copytree(notebook.parent / "booktools", folder / "booktools",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     nb = nbformat.read(notebook, as_version=4)
-    client = NotebookClient(nb, timeout=180, resources={"metadata": {"path": str(notebook.parent)}})
+    client = NotebookClient(nb, timeout=180, resources={"metadata": {"path": str(folder)}})
     with client.setup_kernel():
         for run in (1, 2):
             for index, cell in enumerate(nb.cells):
