@@ -1,0 +1,261 @@
+"""Chapter 3's checkers accept the solutions and explain typical wrong answers.
+
+Both checkers run the learner's code with DBOS, so this module starts a fresh
+DBOS on a temporary SQLite file, with a shop database and its datasource.
+"""
+
+import pytest
+import sqlalchemy as sa
+from dbos import DBOS, SQLAlchemyDatasource
+
+from booktools.checks import ch03_steps
+from booktools.checks.ch03_steps import InventoryError, RefundService
+
+
+@pytest.fixture(scope="module")
+def shop_db(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ch03")
+    DBOS.destroy()
+    DBOS(config={
+        "name": "ch03-checker-tests",
+        "system_database_url": f"sqlite:///{folder / 'dbos_system.sqlite'}",
+        "application_version": "test",
+        "log_level": "ERROR",  # the retries log warnings with tracebacks
+        "notification_listener_polling_interval_sec": 0.05,
+    })
+    shop_url = f"sqlite:///{folder / 'shop.sqlite'}"
+    engine = sa.create_engine(shop_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE refunds (order_id TEXT, amount INTEGER, refund_id TEXT)"))
+    datasource = SQLAlchemyDatasource.create(shop_url)  # before launch()
+    DBOS.launch()
+    yield datasource
+    DBOS.destroy()
+    engine.dispose()
+
+
+# --- exercise 1: retry options -----------------------------------------------
+
+
+def worth_retrying(error):
+    return not (isinstance(error, InventoryError) and error.status == 409)
+
+
+SOLUTION = {
+    "retries_allowed": True,
+    "max_attempts": 4,
+    "interval_seconds": 0.05,
+    "backoff_rate": 2.0,
+    "should_retry": worth_retrying,
+}
+
+
+def test_ch03_retry_options_accepts_the_solution(shop_db):
+    feedback = ch03_steps.check_reserve_options(SOLUTION)
+    assert feedback.ok, feedback
+
+
+def test_ch03_retry_options_accepts_the_default_backoff(shop_db):
+    options = {key: value for key, value in SOLUTION.items() if key != "backoff_rate"}
+    assert ch03_steps.check_reserve_options(options).ok
+
+
+def test_ch03_retry_options_starter_is_not_done_yet():
+    assert ch03_steps.check_reserve_options(...).status == "todo"
+
+
+@pytest.mark.parametrize(
+    "changes, hint",
+    [
+        ({"retries_allowed": None}, "retries are off"),
+        ({"max_attempts": 3}, "counts the first attempt too"),  # three retries, not attempts
+        ({"max_attempts": 5}, "at most 4 attempts"),
+        ({"interval_seconds": None}, "the default is 1.0"),
+        ({"backoff_rate": 1.0}, "twice the one before"),
+        ({"should_retry": None}, "add 'should_retry'"),
+        ({"should_retry": lambda error: False}, "was not retried"),  # refuses 503 too
+        ({"should_retry": lambda error: True}, "until the retries ran out"),  # lets 409 through
+        ({"should_retry": lambda error: getattr(error, "status", 0) != 503},
+         "was not retried"),  # inverted
+    ],
+)
+def test_ch03_retry_options_explains_wrong_answers(shop_db, changes, hint):
+    options = dict(SOLUTION)
+    for key, value in changes.items():
+        if value is None:
+            options.pop(key)
+        else:
+            options[key] = value
+    feedback = ch03_steps.check_reserve_options(options)
+    assert feedback.status == "wrong" and hint in feedback.message, feedback
+
+
+def test_ch03_retry_options_rejects_a_non_dict():
+    feedback = ch03_steps.check_reserve_options([("max_attempts", 4)])
+    assert feedback.status == "wrong" and "dictionary" in feedback.message
+
+
+# --- exercise 2: a refund, exactly once ---------------------------------------
+
+INSERT = sa.text("INSERT INTO refunds VALUES (:order_id, :amount, :refund_id)")
+
+
+def row(order_id, amount, refund_id):
+    return {"order_id": order_id, "amount": amount, "refund_id": refund_id}
+
+
+def solution(shop_db, service):
+    @DBOS.step(retries_allowed=True, max_attempts=3, interval_seconds=0.01)
+    def issue_refund(order_id, amount):
+        return service.issue(order_id, amount)
+
+    @shop_db.transaction()
+    def record_refund(order_id, amount, refund_id):
+        shop_db.sql_session().execute(INSERT, row(order_id, amount, refund_id))
+
+    @DBOS.workflow()
+    def refund_order(order_id, amount):
+        refund_id = issue_refund(order_id, amount)
+        record_refund(order_id, amount, refund_id)
+        return refund_id
+
+    return refund_order
+
+
+def test_ch03_refund_accepts_the_solution(shop_db):
+    service = RefundService()
+    feedback = ch03_steps.check_refund_order(solution(shop_db, service), service, shop_db)
+    assert feedback.ok, feedback
+
+
+def test_ch03_refund_starter_is_not_done_yet(shop_db):
+    def issue_refund(order_id, amount):
+        ...
+
+    def refund_order(order_id, amount):
+        ...
+
+    service = RefundService()
+    assert ch03_steps.check_refund_order(refund_order, service, shop_db).status == "todo"
+
+
+def no_retries(shop_db, service):
+    @DBOS.step()
+    def issue_refund(order_id, amount):
+        return service.issue(order_id, amount)
+
+    @shop_db.transaction()
+    def record_refund(order_id, amount, refund_id):
+        shop_db.sql_session().execute(INSERT, row(order_id, amount, refund_id))
+
+    @DBOS.workflow()
+    def refund_order(order_id, amount):
+        refund_id = issue_refund(order_id, amount)
+        record_refund(order_id, amount, refund_id)
+        return refund_id
+
+    return refund_order
+
+
+def refund_in_workflow_body(shop_db, service):
+    @shop_db.transaction()
+    def record_refund(order_id, amount, refund_id):
+        shop_db.sql_session().execute(INSERT, row(order_id, amount, refund_id))
+
+    @DBOS.workflow()
+    def refund_order(order_id, amount):
+        for _ in range(3):  # a retry loop by hand, in the workflow
+            try:
+                refund_id = service.issue(order_id, amount)
+                break
+            except ch03_steps.RefundError:
+                continue
+        record_refund(order_id, amount, refund_id)
+        return refund_id
+
+    return refund_order
+
+
+def insert_in_workflow_body(shop_db, service):
+    @DBOS.step(retries_allowed=True, max_attempts=3, interval_seconds=0.01)
+    def issue_refund(order_id, amount):
+        return service.issue(order_id, amount)
+
+    @DBOS.workflow()
+    def refund_order(order_id, amount):
+        refund_id = issue_refund(order_id, amount)
+        with shop_db.engine.begin() as conn:
+            conn.execute(INSERT, row(order_id, amount, refund_id))
+        return refund_id
+
+    return refund_order
+
+
+def insert_in_plain_step(shop_db, service):
+    @DBOS.step(retries_allowed=True, max_attempts=3, interval_seconds=0.01)
+    def issue_refund(order_id, amount):
+        return service.issue(order_id, amount)
+
+    @DBOS.step()
+    def record_refund(order_id, amount, refund_id):
+        with shop_db.engine.begin() as conn:
+            conn.execute(INSERT, row(order_id, amount, refund_id))
+
+    @DBOS.workflow()
+    def refund_order(order_id, amount):
+        refund_id = issue_refund(order_id, amount)
+        record_refund(order_id, amount, refund_id)
+        return refund_id
+
+    return refund_order
+
+
+def session_without_transaction(shop_db, service):
+    @DBOS.step(retries_allowed=True, max_attempts=3, interval_seconds=0.01)
+    def issue_refund(order_id, amount):
+        return service.issue(order_id, amount)
+
+    def record_refund(order_id, amount, refund_id):  # the decorator is missing
+        shop_db.sql_session().execute(INSERT, row(order_id, amount, refund_id))
+
+    @DBOS.workflow()
+    def refund_order(order_id, amount):
+        refund_id = issue_refund(order_id, amount)
+        record_refund(order_id, amount, refund_id)
+        return refund_id
+
+    return refund_order
+
+
+def not_a_workflow(shop_db, service):
+    workflow = solution(shop_db, service)
+    return workflow.__wrapped__ if hasattr(workflow, "__wrapped__") else workflow
+
+
+def returns_nothing(shop_db, service):
+    inner = solution(shop_db, service)
+
+    @DBOS.workflow()
+    def refund_order(order_id, amount):
+        inner(order_id, amount)  # a child workflow that does it all, result dropped
+
+    return refund_order
+
+
+@pytest.mark.parametrize(
+    "make_workflow, hint",
+    [
+        (no_retries, "down for its first call"),
+        (refund_in_workflow_body, "second refund"),
+        (insert_in_workflow_body, "wrote the row again"),
+        (insert_in_plain_step, "not through the datasource"),
+        (session_without_transaction, "outside a datasource transaction"),
+        (not_a_workflow, "did not run as a workflow"),
+        (returns_nothing, "should return the refund ID"),
+    ],
+)
+def test_ch03_refund_explains_wrong_answers(shop_db, make_workflow, hint):
+    service = RefundService()
+    refund_order = make_workflow(shop_db, service)
+    feedback = ch03_steps.check_refund_order(refund_order, service, shop_db)
+    assert feedback.status == "wrong" and hint in feedback.message, feedback
