@@ -1,0 +1,228 @@
+"""Chapter 6's checkers, run against real workers, as in the notebook.
+
+A worker script with the chapter's `process_order` workflow and `orders` queue
+runs as a child process, version "1" (worker-a). Version "2" (worker-b) is
+launched once, so that it is registered, and stopped: the situation of the
+roll-back exercise. The submit tests make "1" the latest version again first.
+"""
+
+import textwrap
+import uuid
+
+import pytest
+from dbos import DBOSClient, EnqueueOptions
+
+from booktools import Worker
+from booktools.checks import ch06_client
+
+WORKER = textwrap.dedent(
+    """
+    import os
+    import sys
+    import threading
+
+    from dbos import DBOS, DBOSConfig
+
+
+    @DBOS.step()
+    def do_step(name: str, order_id: str) -> str:
+        return f"{name} {order_id}"
+
+
+    @DBOS.workflow()
+    def process_order(order_id: str, amount: int) -> str:
+        for name in ("reserve_stock", "charge_card", "ship_parcel"):
+            do_step(name, order_id)
+        return f"{order_id}: {amount} EUR charged, parcel shipped"
+
+
+    def main(executor_id: str, version: str) -> None:
+        config: DBOSConfig = {
+            "name": "order-service",
+            "system_database_url": os.environ["DBOS_SYSTEM_DATABASE_URL"],
+            "application_version": version,
+            "executor_id": executor_id,
+            "log_level": "ERROR",
+            "notification_listener_polling_interval_sec": 0.05,
+        }
+        DBOS(config=config)
+        DBOS.launch()
+        DBOS.register_queue("orders", worker_concurrency=4, polling_interval_sec=0.05)
+        print("ready", flush=True)
+        threading.Event().wait()
+
+
+    if __name__ == "__main__":
+        main(sys.argv[1], sys.argv[2])
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ch06")
+    (folder / "worker.py").write_text(WORKER)
+    env = {"DBOS_SYSTEM_DATABASE_URL": f"sqlite:///{folder / 'dbos_system.sqlite'}"}
+    worker_a = Worker("worker.py", "worker-a", "1", cwd=folder, env=env).start()
+    worker_b = Worker("worker.py", "worker-b", "2", cwd=folder, env=env)
+    try:
+        worker_a.wait_for("ready")
+        worker_b.start().wait_for("ready")  # registers version "2" as the latest
+        worker_b.kill()  # and retires it
+        client = DBOSClient(
+            system_database_url=env["DBOS_SYSTEM_DATABASE_URL"],
+            application_name="order-service",
+        )
+        yield client
+        client.destroy()
+    finally:
+        worker_a.kill()
+        worker_b.kill()
+
+
+@pytest.fixture
+def healthy(client):
+    """worker-a's version is the latest: it takes version-less work."""
+    client.set_latest_application_version("1")
+    return client
+
+
+@pytest.fixture
+def stuck_order(client):
+    """A version-less order enqueued while the latest version, "2", has no worker."""
+    client.set_latest_application_version("2")
+    order_id = f"order-{uuid.uuid4().hex[:8]}"
+    client.enqueue(
+        {"workflow_name": "process_order", "queue_name": "orders", "workflow_id": order_id},
+        order_id,
+        60,
+    )
+    return order_id
+
+
+# --- exercise 1: submit_order -------------------------------------------------
+
+
+def options_for(order_id, **changes) -> EnqueueOptions:
+    options = {"workflow_name": "process_order", "queue_name": "orders", "workflow_id": order_id}
+    options.update(changes)
+    return {key: value for key, value in options.items() if value is not None}
+
+
+def solution(client, order_id, amount):
+    return client.enqueue(options_for(order_id), order_id, amount)
+
+
+def starter(client, order_id, amount):
+    ...  # your code here
+
+
+def without_workflow_id(client, order_id, amount):
+    return client.enqueue(options_for(order_id, workflow_id=None), order_id, amount)
+
+
+def module_prefixed_name(client, order_id, amount):
+    options = options_for(order_id, workflow_name="worker.process_order")
+    return client.enqueue(options, order_id, amount)
+
+
+def queue_typo(client, order_id, amount):
+    return client.enqueue(options_for(order_id, queue_name="order"), order_id, amount)
+
+
+def arguments_as_a_tuple(client, order_id, amount):
+    return client.enqueue(options_for(order_id), (order_id, amount))
+
+
+def returns_the_result(client, order_id, amount):
+    handle = client.enqueue(options_for(order_id), order_id, amount)
+    return handle.get_result(polling_interval_sec=0.05)
+
+
+def forgets_to_return(client, order_id, amount):
+    client.enqueue(options_for(order_id), order_id, amount)
+
+
+def uses_the_async_api(client, order_id, amount):
+    return client.enqueue_async(options_for(order_id), order_id, amount)
+
+
+def test_ch06_submit_accepts_the_solution(healthy):
+    feedback = ch06_client.check_submit_order(solution, healthy)
+    assert feedback.ok, feedback
+
+
+def test_ch06_submit_accepts_keyword_arguments_and_a_derived_id(healthy):
+    def derived(client, order_id, amount):
+        options = options_for(order_id, workflow_id=f"checkout-{order_id}")
+        return client.enqueue(options, order_id=order_id, amount=amount)
+
+    feedback = ch06_client.check_submit_order(derived, healthy)
+    assert feedback.ok, feedback
+
+
+def test_ch06_submit_starter_is_not_done_yet(healthy):
+    assert ch06_client.check_submit_order(starter, healthy).status == "todo"
+
+
+@pytest.mark.parametrize(
+    "submit_order, hint",
+    [
+        (without_workflow_id, "created 2 workflows"),
+        (module_prefixed_name, "__qualname__"),
+        (queue_typo, "no worker listens to"),
+        (arguments_as_a_tuple, "arguments after the options"),
+        (returns_the_result, "not a workflow handle"),
+        (forgets_to_return, "returned None"),
+        (uses_the_async_api, "use the sync API"),
+    ],
+)
+def test_ch06_submit_explains_wrong_answers(healthy, submit_order, hint):
+    feedback = ch06_client.check_submit_order(submit_order, healthy)
+    assert feedback.status == "wrong" and hint in feedback.message, feedback
+
+
+# --- exercise 2: roll_back ------------------------------------------------------
+
+
+def roll_back(client):
+    client.set_latest_application_version("1")
+
+
+def test_ch06_roll_back_accepts_the_solution(client, stuck_order):
+    feedback = ch06_client.check_roll_back(roll_back, client, stuck_order)
+    assert feedback.ok, feedback
+    assert client.retrieve_workflow(stuck_order).get_status().app_version == "1"
+
+
+def test_ch06_roll_back_starter_is_not_done_yet(client, stuck_order):
+    def starter(client):
+        ...  # your code here: one call on the client
+
+    assert ch06_client.check_roll_back(starter, client, stuck_order).status == "todo"
+
+
+def make_wrong_roll_backs(order_id):
+    return {
+        "promotes the retired version": lambda c: c.set_latest_application_version("2"),
+        "resumes it": lambda c: c.resume_workflow(order_id),
+        "enqueues a pinned copy": lambda c: c.enqueue(
+            options_for(f"{order_id}-again", app_version="1"), order_id, 60
+        ),
+        "cancels it": lambda c: c.cancel_workflow(order_id),
+    }
+
+
+@pytest.mark.parametrize(
+    "mistake, hint",
+    [
+        ("promotes the retired version", "latest version, which is '2'"),
+        ("resumes it", "still ENQUEUED"),
+        ("enqueues a pinned copy", "you created a new workflow"),
+        ("cancels it", "was cancelled"),
+    ],
+)
+def test_ch06_roll_back_explains_wrong_answers(client, stuck_order, mistake, hint):
+    wrong_roll_back = make_wrong_roll_backs(stuck_order)[mistake]
+    feedback = ch06_client.check_roll_back(wrong_roll_back, client, stuck_order)
+    assert feedback.status == "wrong" and hint in feedback.message, feedback
