@@ -1,0 +1,401 @@
+"""Checkers for chapter 8, testing DBOS applications.
+
+Each checker runs the learner's code for real: the fixture sets DBOS up on a
+temporary SQLite file, the test runs against the shop and against versions of
+it with a bug each, the workflow is replayed with a fork. Learner code runs in
+a thread of its own, as pytest would run it: the notebook's thread has a
+running event loop, where DBOS refuses blocking calls.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import inspect
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from dbos import DBOS, SetWorkflowID
+from dbos._error import DBOSUnexpectedStepError
+
+from ..exercises import Feedback, checker, correct, todo, wrong
+
+RESET_REFUSED = "cannot be reset after DBOS is launched"
+
+
+# --- shared machinery ---------------------------------------------------------
+
+
+def _empty(*args, **kwargs):
+    ...
+
+
+def _empty_fixture(*args, **kwargs):
+    ...
+    yield
+    ...
+
+
+def _is_starter(fn) -> bool:
+    """The body is still only `...` placeholders (with a bare `yield` for a fixture)."""
+    code = getattr(inspect.unwrap(fn), "__code__", None)
+    return code is not None and any(
+        code.co_code == ref.__code__.co_code for ref in (_empty, _empty_fixture)
+    )
+
+
+def _in_thread(fn, *args):
+    """Run fn(*args) in a thread without an event loop, as pytest runs a test."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def _config(folder: str, version: str, database: str = "exercise") -> dict:
+    return {
+        "name": "ch08-exercise",
+        "system_database_url": f"sqlite:///{Path(folder) / database}.sqlite",
+        "application_version": version,
+        "log_level": "WARNING",
+        "notification_listener_polling_interval_sec": 0.05,
+    }
+
+
+def _instance():
+    """The current DBOS instance, or None (an internal of dbos, for checking only)."""
+    from dbos import _dbos
+
+    return _dbos._dbos_global_instance
+
+
+def _fresh_dbos(config: dict) -> None:
+    DBOS.destroy()
+    DBOS(config=config)
+    DBOS.reset_system_database()
+    DBOS.launch()
+
+
+@contextmanager
+def _fake_world(shop):
+    """The chapter's `world` fixture: fresh stock, fake payment and mail services."""
+    fake = SimpleNamespace(charges=[], mails=[])
+
+    def payment_api(order_id, amount_cents):
+        fake.charges.append((order_id, amount_cents))
+        return f"ch_{len(fake.charges)}"
+
+    def mail_api(order_id, text):
+        fake.mails.append(order_id)
+
+    fake.payment_api, fake.mail_api = payment_api, mail_api
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(shop, "STOCK", {"book": 5, "lamp": 1})
+        patch.setattr(shop, "payment_api", payment_api)
+        patch.setattr(shop, "mail_api", mail_api)
+        yield fake, patch
+
+
+def _recorded_steps(workflow_id):
+    return [s["function_name"] for s in DBOS.list_workflow_steps(workflow_id)]
+
+
+def _is_workflow(fn) -> bool:
+    from dbos._dbos import _get_or_create_dbos_registry
+
+    name = getattr(fn, "dbos_function_name", None)
+    return name is not None and name in _get_or_create_dbos_registry().workflow_info_map
+
+
+# --- exercise 1: the fixture -----------------------------------------------------
+
+
+@DBOS.workflow(name="ch08-exercise-probe")
+def _probe() -> str:
+    return "a workflow ran"
+
+
+def _finish(generator) -> None:
+    """Run a generator fixture's teardown, as pytest does after the test."""
+    try:
+        next(generator)
+    except StopIteration:
+        return
+    raise AssertionError("the fixture yields more than once: yield exactly once")
+
+
+@checker
+def check_fixture(fixture) -> Feedback:
+    """The learner's fixture: a fresh, launched DBOS before the test; none after."""
+    fn = getattr(fixture, "__wrapped__", fixture)  # under @pytest.fixture()
+    if _is_starter(fn):
+        return todo()
+    if not inspect.isgeneratorfunction(fn):
+        return wrong(
+            "the fixture must `yield` (not return) to the test: pytest runs the code "
+            "after the yield when the test is over, and that is where DBOS.destroy() goes."
+        )
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            return _in_thread(_exercise_fixture, fn, folder)
+        finally:
+            DBOS.destroy()
+
+
+def _start(fn, config):
+    """Call the fixture up to its yield; return the generator, or wrong feedback."""
+    generator = fn(config)
+    try:
+        next(generator)
+    except AssertionError as error:
+        if RESET_REFUSED in str(error):
+            return None, error
+        raise
+    except StopIteration:
+        return None, "no yield"
+    return generator, None
+
+
+def _exercise_fixture(fn, folder) -> Feedback:
+    config = _config(folder, "fixture-check")
+
+    # Round 1: a clean slate, as for the first test of a run.
+    DBOS.destroy()
+    generator, problem = _start(fn, config)
+    if problem == "no yield":
+        return wrong(
+            "the fixture never reached its `yield`: put the yield between set-up "
+            "and teardown."
+        )
+    if problem is not None:
+        return wrong(
+            f"DBOS refused: {problem}. Call DBOS.reset_system_database() after "
+            "DBOS(config=...) and before DBOS.launch()."
+        )
+    instance = _instance()
+    if instance is None:
+        return wrong(
+            "when the test starts there is no DBOS: create it with "
+            "DBOS(config=test_config)."
+        )
+    if not instance._launched:
+        return wrong(
+            "DBOS is configured but not launched when the test starts: call "
+            "DBOS.launch() before the yield."
+        )
+    if DBOS.application_version != "fixture-check":
+        return wrong(
+            "DBOS was not configured with the config the fixture receives: "
+            "pass it on, DBOS(config=test_config), so tests use the test database."
+        )
+    _probe()  # the test runs a workflow: it stays in the database
+    _finish(generator)
+    if _instance() is not None:
+        return wrong(
+            "after the test, DBOS is still there: call DBOS.destroy() after the yield, "
+            "so its background threads stop and the next test starts from nothing."
+        )
+
+    # Round 2: a workflow in the database, and an instance left running on
+    # another database, as after a test that died before its teardown.
+    DBOS(config=_config(folder, "left-behind", database="other"))
+    DBOS.launch()
+    generator, problem = _start(fn, config)
+    if problem is not None or DBOS.application_version != "fixture-check":
+        return wrong(
+            "an earlier test left a DBOS instance running, and DBOS(config=...) kept it "
+            "(it never replaces an existing instance)"
+            + (f", so the reset failed: {problem}" if problem else "")
+            + ". Call DBOS.destroy() first, before DBOS(config=...)."
+        )
+    leftover = DBOS.list_workflows()
+    _finish(generator)
+    if leftover:
+        return wrong(
+            f"the second test found {len(leftover)} workflow(s) from the first one in the "
+            "database. Call DBOS.reset_system_database() between DBOS(config=...) and "
+            "DBOS.launch()."
+        )
+    return correct(
+        "destroy, configure, reset, launch; yield; destroy. The second test started clean "
+        "even with an instance left running and a workflow in the database."
+    )
+
+
+# --- exercise 2: a test that catches bugs --------------------------------------------
+
+_shop = None  # the shop module under test, set by check_sold_out_test
+
+
+@DBOS.workflow(name="ch08-checkout-charges-first")
+def _checkout_charges_first(order_id: str, item: str, quantity: int) -> dict:
+    # The bug: it charges before it knows the stock, and never refunds.
+    charge_id = _shop.charge_card(order_id, _shop.PRICES[item] * quantity)
+    if not _shop.reserve_stock(item, quantity):
+        return {"order": order_id, "status": "out of stock"}
+    _shop.send_receipt(order_id, charge_id)
+    return {"order": order_id, "status": "paid", "charge": charge_id}
+
+
+@DBOS.workflow(name="ch08-checkout-mails-anyway")
+def _checkout_mails_anyway(order_id: str, item: str, quantity: int) -> dict:
+    if not _shop.reserve_stock(item, quantity):
+        _shop.send_receipt(order_id, "none")  # the bug: a receipt for nothing
+        return {"order": order_id, "status": "out of stock"}
+    charge_id = _shop.charge_card(order_id, _shop.PRICES[item] * quantity)
+    _shop.send_receipt(order_id, charge_id)
+    return {"order": order_id, "status": "paid", "charge": charge_id}
+
+
+@DBOS.workflow(name="ch08-checkout-wrong-status")
+def _checkout_wrong_status(order_id: str, item: str, quantity: int) -> dict:
+    if not _shop.reserve_stock(item, quantity):
+        return {"order": order_id, "status": "declined"}  # the bug: copy and paste
+    charge_id = _shop.charge_card(order_id, _shop.PRICES[item] * quantity)
+    _shop.send_receipt(order_id, charge_id)
+    return {"order": order_id, "status": "paid", "charge": charge_id}
+
+
+MUTANTS = [
+    (
+        _checkout_charges_first,
+        "your test passes on a checkout that charges the card before it looks at the "
+        "stock. Check what was charged: world.charges should be empty.",
+    ),
+    (
+        _checkout_mails_anyway,
+        "your test passes on a checkout that mails a receipt for the sold-out order. "
+        "Check what was mailed: world.mails should be empty.",
+    ),
+    (
+        _checkout_wrong_status,
+        "your test passes on a checkout that reports a sold-out order as 'declined'. "
+        "Check the result: its status should be 'out of stock'.",
+    ),
+]
+FIXTURES = {"reset_dbos", "world", "monkeypatch", "recorded_steps"}
+
+
+def _run_learner_test(test, shop, folder, workflow):
+    """None if the test passes with `workflow` as shop.checkout, else what it raised."""
+    with _fake_world(shop) as (world, patch):
+        if workflow is not None:
+            patch.setattr(shop, "checkout", workflow)
+        _fresh_dbos(_config(folder, "sold-out-check"))
+        given = {
+            "reset_dbos": None,
+            "world": world,
+            "monkeypatch": patch,
+            "recorded_steps": _recorded_steps,
+        }
+        names = inspect.signature(test).parameters
+        try:
+            test(**{name: given[name] for name in names})
+        except AssertionError as error:
+            return f"AssertionError: {error}".strip()
+        except Exception as error:
+            return f"{type(error).__name__}: {error}"
+        finally:
+            DBOS.destroy()
+    return None
+
+
+@checker
+def check_sold_out_test(test, shop) -> Feedback:
+    """The learner's test must pass on the shop and fail on each buggy checkout."""
+    global _shop
+    if _is_starter(test):
+        return todo()
+    unknown = set(inspect.signature(test).parameters) - FIXTURES
+    if unknown:
+        return wrong(
+            f"the checker can give your test the fixtures {sorted(FIXTURES)}, "
+            f"not {sorted(unknown)}."
+        )
+    if "shop" not in inspect.unwrap(test).__code__.co_names:
+        return wrong(
+            "call the workflow as shop.checkout(...): the checker swaps in buggy versions "
+            "of shop.checkout, and a name imported with `from shop import checkout` "
+            "would not see them."
+        )
+    _shop = shop
+    with tempfile.TemporaryDirectory() as folder:
+        failure = _in_thread(_run_learner_test, test, shop, folder, None)
+        if failure is not None:
+            return wrong(f"your test fails on the correct shop: {failure}")
+        for workflow, hint in MUTANTS:
+            if _in_thread(_run_learner_test, test, shop, folder, workflow) is None:
+                return wrong(hint)
+    return correct(
+        "your test passes on the shop and fails on each of the three buggy checkouts: "
+        "it checks the result, the charges and the mails."
+    )
+
+
+# --- exercise 3: a deterministic waiting list -------------------------------------------
+
+
+@checker
+def check_waitlist(workflow, shop) -> Feedback:
+    """Sold out: waitlisted; last lamp: sold; and a replay takes the same path."""
+    if _is_starter(workflow):
+        return todo()
+    if not _is_workflow(workflow):
+        return wrong(
+            "checkout_with_waitlist is not a DBOS workflow: decorate it with "
+            "@DBOS.workflow(), so DBOS checkpoints it and can replay it."
+        )
+    with tempfile.TemporaryDirectory() as folder:
+        return _in_thread(_exercise_waitlist, workflow, shop, folder)
+
+
+def _exercise_waitlist(workflow, shop, folder) -> Feedback:
+    with _fake_world(shop) as (world, _patch):
+        _fresh_dbos(_config(folder, "waitlist-check"))
+        try:
+            with SetWorkflowID("waitlist-1"):
+                sold_out = workflow("waitlist-1", "lamp", 2)
+            if sold_out != {"order": "waitlist-1", "status": "waitlisted"}:
+                return wrong(
+                    "two lamps, one in stock: expected "
+                    "{'order': 'waitlist-1', 'status': 'waitlisted'}, "
+                    f"got {sold_out!r}."
+                )
+            if world.mails != ["waitlist-1"] or world.charges:
+                return wrong(
+                    "a waitlisted customer is told so (one mail, from add_to_waitlist) "
+                    f"and not charged; the fakes saw mails {world.mails} and charges "
+                    f"{world.charges}."
+                )
+            with SetWorkflowID("waitlist-2"):
+                first = workflow("waitlist-2", "lamp", 1)
+            if not isinstance(first, dict) or first.get("status") != "paid":
+                return wrong(
+                    f"the last lamp in stock should sell (status 'paid'), got {first!r}."
+                )
+            steps = _recorded_steps("waitlist-2")
+            replay = DBOS.fork_workflow("waitlist-2", start_step=len(steps) + 1)
+            try:
+                replayed = replay.get_result(polling_interval_sec=0.05)
+            except DBOSUnexpectedStepError as error:
+                return wrong(
+                    f"the replay went down another branch: {error} The stock changed "
+                    "between the first run and the replay, and the workflow looked at it "
+                    "directly. Look at the stock in a @DBOS.step(), so the replay gets the "
+                    "first run's answer from its checkpoint."
+                )
+            if replayed != first:
+                return wrong(
+                    f"the replay returned {replayed!r}, the first run {first!r}: the "
+                    "workflow is not deterministic. Read the stock in a @DBOS.step()."
+                )
+            if len(world.charges) != 1:
+                return wrong(
+                    f"the replay charged again: {world.charges}. Charge in a step."
+                )
+            return correct(
+                "sold out: waitlisted; the last lamp: sold; and the replay took the same "
+                "path, from the checkpoints, charging nobody twice."
+            )
+        finally:
+            DBOS.destroy()
