@@ -92,8 +92,8 @@ def plot_timeline(
 
     origin: the time shown as 0 (default: the earliest start).
     limit: draw this concurrency limit as a dashed line on the lower panel.
-    period: draw a dotted line every `period` seconds from the first start,
-            to read a rate limit's windows off the picture.
+    period: draw a dotted line every `period` seconds from the origin, to read
+            a rate limit's windows off the picture.
     Returns the matplotlib Figure; end the notebook cell with plt.show().
     """
     import matplotlib.pyplot as plt
@@ -102,7 +102,7 @@ def plot_timeline(
         raise ValueError("nothing to draw: no spans")
     ordered = sorted(spans, key=lambda s: s.start)
     zero = min(s.start for s in ordered) if origin is None else origin
-    groups = list(by_group(ordered))
+    groups = sorted(by_group(ordered))  # sorted: a group keeps its colour across plots
     colours = {g: plt.get_cmap("tab10")(i % 10) for i, g in enumerate(groups)}
 
     fig, (bars, counts) = plt.subplots(
@@ -121,13 +121,14 @@ def plot_timeline(
     bars.set_yticks(range(len(ordered)), [s.label for s in ordered], fontsize=8)
     bars.invert_yaxis()
     bars.grid(axis="x", alpha=0.3)
-    if any(groups):
-        bars.legend(fontsize=8, loc="lower right")
+    if any(groups):  # outside the plot, where it hides no bar
+        bars.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     if title:
         bars.set_title(title, fontsize=10)
 
     # Lower panel: how many were running at each moment.
-    events = sorted([(s.start - zero, 1) for s in ordered] + [(s.end - zero, -1) for s in ordered])
+    events = sorted([(s.start - zero, 1) for s in ordered]
+                    + [(s.end - zero, -1) for s in ordered])
     times, running, now = [events[0][0]], [0], 0
     for when, change in events:
         now += change
@@ -139,16 +140,16 @@ def plot_timeline(
     counts.yaxis.get_major_locator().set_params(integer=True)
     if limit is not None:
         counts.axhline(limit, color="tab:red", linestyle="--", linewidth=1)
-        counts.text(times[-1], limit, f" limit {limit}", color="tab:red", va="bottom", ha="right", fontsize=8)
+        counts.text(times[-1], limit, f" limit {limit}", color="tab:red",
+                    va="bottom", ha="right", fontsize=8)
     counts.set_xlabel("seconds", fontsize=8)
     counts.grid(axis="x", alpha=0.3)
 
     if period is not None:
-        first = ordered[0].start - zero
-        tick = first
-        while tick <= max(s.end for s in ordered) - zero:
+        last = max(s.end for s in ordered) - zero
+        for k in range(int(last // period) + 1):
             for axis in (bars, counts):
-                axis.axvline(tick, color="tab:blue", linestyle=":", linewidth=1)
-            tick += period
+                axis.axvline(k * period, color="tab:blue", linestyle=":", linewidth=1)
+    counts.set_xlim(left=min(0.0, ordered[0].start - zero))
     fig.tight_layout()
     return fig

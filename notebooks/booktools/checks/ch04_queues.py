@@ -1,0 +1,186 @@
+"""Checkers for chapter 4, Queues.
+
+Both checkers use the learner's answer for real, against the notebook's launched
+DBOS: the first registers a queue with the learner's options and reads back what
+DBOS stored; the second clicks "refresh" through the learner's function and looks
+at the workflows it got back.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any, Callable
+
+from ..exercises import Feedback, checker, correct, todo, wrong
+
+MAIL_QUEUE = "ex04-mail-check"
+REGISTER_QUEUE_ARGUMENTS = {
+    "worker_concurrency", "global_concurrency", "limiter", "polling_interval_sec",
+    "partition_concurrency", "partition_worker_concurrency", "partition_limiter",
+    "on_conflict", "concurrency",
+}
+
+
+def _off_the_event_loop(fn: Callable[[], Any]) -> Any:
+    """Run fn on a thread of its own: in a notebook cell the main thread runs an
+    event loop, where DBOS refuses its blocking calls."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = fn()
+        except BaseException as exc:  # handed back to the caller below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    if thread.is_alive():
+        raise TimeoutError("the check did not finish within 30 s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def _has_placeholder(value: Any) -> bool:
+    if value is ...:
+        return True
+    if isinstance(value, dict):
+        return any(_has_placeholder(k) or _has_placeholder(v) for k, v in value.items())
+    return False
+
+
+@checker
+def check_mail_queue_options(options) -> Feedback:
+    """Keyword arguments for register_queue: 2 connections per process, 5 sends per 2 s."""
+    if options is None or _has_placeholder(options):
+        return todo()
+    if not isinstance(options, dict):
+        return wrong("mail_queue_options should be a dict of keyword arguments, "
+                     'like {"worker_concurrency": ...}.')
+    if "concurrency" in options:
+        return wrong("`concurrency` is the deprecated name of `global_concurrency`, a limit "
+                     "for all processes together. Which limit is per process?")
+    unknown = sorted(set(options) - REGISTER_QUEUE_ARGUMENTS)
+    if unknown:
+        return wrong(f"register_queue has no argument {unknown[0]!r}. Its limits are "
+                     "worker_concurrency, global_concurrency and limiter.")
+    limiter = options.get("limiter")
+    if limiter is not None and (not isinstance(limiter, dict)
+                                or set(limiter) != {"limit", "period"}):
+        return wrong('limiter is a dict with exactly two keys: {"limit": <starts>, '
+                     '"period": <seconds>}.')
+
+    from dbos import DBOS
+
+    def register_and_read_back():
+        DBOS.register_queue(MAIL_QUEUE, on_conflict="always_update", **options)
+        try:
+            queue = DBOS.retrieve_queue(MAIL_QUEUE)
+            return {
+                "worker_concurrency": queue.worker_concurrency,
+                "global_concurrency": queue.global_concurrency,
+                "limiter": queue.limiter,
+                "polling_interval_sec": queue.polling_interval_sec,
+            }
+        finally:
+            DBOS.delete_queue(MAIL_QUEUE)
+
+    try:
+        stored = _off_the_event_loop(register_and_read_back)
+    except ValueError as error:
+        return wrong(f"DBOS refused these options: {error}")
+
+    per_process, in_total = stored["worker_concurrency"], stored["global_concurrency"]
+    if per_process is None and in_total is not None:
+        return wrong(f"global_concurrency={in_total} caps all processes together, so the "
+                     "processes would share 2 connections. The connection limit holds in "
+                     "each process: that is worker_concurrency.")
+    if per_process is None:
+        return wrong("nothing limits how many mails one process sends at once: each process "
+                     "may hold only 2 connections, so set worker_concurrency.")
+    if per_process > 2:
+        return wrong(f"worker_concurrency={per_process} lets one process open "
+                     f"{per_process} connections; the limit is 2.")
+    if per_process < 2:
+        return wrong(f"worker_concurrency={per_process} is safe but stricter than needed: "
+                     "each process may use 2 connections.")
+    if in_total is not None:
+        return wrong(f"global_concurrency={in_total} is not asked for: it would cap all "
+                     "processes together, and the provider limits the rate, not the "
+                     "number of mails in flight.")
+    rate = stored["limiter"]
+    if rate is None:
+        return wrong("the provider's 5 messages per 2 seconds is a rate: add a limiter.")
+    limit, period = rate["limit"], rate["period"]
+    if (limit, period) == (2, 5):
+        return wrong('limit and period are swapped: limit is the number of starts (5), '
+                     'period the window in seconds (2).')
+    if limit == 5 and period != 2:
+        return wrong(f"period is the window in seconds: 5 messages per 2 seconds is "
+                     f"period 2, not {period}.")
+    if limit / period > 5 / 2:
+        return wrong(f"{limit} per {period} s is faster than the provider's 5 per 2 s.")
+    if (limit, period) != (5, 2):
+        return wrong(f"{limit} per {period} s stays under the provider's limit but wastes "
+                     "some of it; use exactly 5 per 2 seconds.")
+    if stored["polling_interval_sec"] != 0.05:
+        return wrong(f"the queue is polled every {stored['polling_interval_sec']} s; set "
+                     "polling_interval_sec=0.05.")
+    return correct("2 at a time in each process, however many processes run, and never more "
+                   "than 5 starts per 2 seconds across all of them.")
+
+
+@checker
+def check_submit_refresh(submit_refresh) -> Feedback:
+    """Deduplicate refreshes per account, returning the existing workflow."""
+    from dbos import DBOS
+    from dbos import error as dbos_errors
+
+    run = uuid.uuid4().hex[:6]  # fresh account names, so every check starts clean
+    account, other_account = f"acct-{run}-a", f"acct-{run}-b"
+
+    def click_twice_then_once_more():
+        first = submit_refresh(account)
+        if first is None or first is ...:
+            return None
+        status = DBOS.get_workflow_status(first.workflow_id)
+        try:
+            second = submit_refresh(account)
+        except dbos_errors.DBOSQueueDeduplicatedError:
+            first.get_result(polling_interval_sec=0.05)
+            return "deduplicated"
+        other = submit_refresh(other_account)
+        for handle in (first, second, other):
+            handle.get_result(polling_interval_sec=0.05)
+        later = submit_refresh(account)
+        later.get_result(polling_interval_sec=0.05)
+        return status, first, second, other, later
+
+    outcome = _off_the_event_loop(click_twice_then_once_more)
+    if outcome is None:
+        return todo("replace the `...` with your code; submit_refresh must return the "
+                    "handle that enqueueing gives you.")
+    if outcome == "deduplicated":
+        return wrong("the second click raised DBOSQueueDeduplicatedError. The deduplication "
+                     "ID works; now make the second click get the existing refresh: "
+                     'duplication_policy="return-existing".')
+    status, first, second, other, later = outcome
+    if status.queue_name != "refresh":
+        where = f"the {status.queue_name!r} queue" if status.queue_name else "no queue"
+        return wrong(f"the refresh went to {where}; enqueue it on the 'refresh' queue.")
+    if not status.name.endswith("refresh_account"):
+        return wrong(f"the queued workflow is {status.name}, not refresh_account.")
+    if first.workflow_id != second.workflow_id:
+        return wrong("two clicks on the same account started two refreshes. Give the "
+                     "enqueue a deduplication_id that names the account.")
+    if other.workflow_id == first.workflow_id:
+        return wrong("a click on another account got the first account's refresh: the "
+                     "deduplication ID must differ per account (use the account ID).")
+    if later.workflow_id == first.workflow_id:
+        return wrong("a click after the refresh had finished returned the old refresh. A "
+                     "workflow ID names a workflow forever; a deduplication ID is released "
+                     "when its workflow finishes. Use deduplication_id, not SetWorkflowID.")
+    return correct("one refresh per account at a time, a second click joins it, other "
+                   "accounts run independently, and a later click refreshes again.")
