@@ -52,8 +52,9 @@ class WorkflowInspector:
     Refresh with the button, `await inspector.refresh()`, or `inspector.auto_refresh()`.
     """
 
-    def __init__(self, source, *, limit: int = 25):
-        self.source, self.limit = source, limit
+    def __init__(self, source, *, limit: int = 25, **filters):
+        # filters: any keyword of list_workflows_async, e.g. name=..., application_name=...
+        self.source, self.limit, self.filters = source, limit, filters
         self.workflows: list = []
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.auto_toggle = widgets.ToggleButton(description="Auto-refresh", value=False)
@@ -81,7 +82,9 @@ class WorkflowInspector:
         return asyncio.ensure_future(coroutine)
 
     async def refresh(self) -> None:
-        self.workflows = await self.source.list_workflows_async(limit=self.limit, sort_desc=True)
+        self.workflows = await self.source.list_workflows_async(
+            limit=self.limit, sort_desc=True, **self.filters
+        )
         rows = []
         now_ms = time.time() * 1000
         for w in self.workflows:
