@@ -4,7 +4,8 @@
 
 The exercise cells (tagged `starter`) stay, so learners fill them in; the check cells then say
 "Not done yet" instead of failing, and the notebook still runs top to bottom. The helpers in
-notebooks/booktools are copied alongside, so the folder works on its own (hand it out as a zip).
+notebooks/booktools (and chapter 12's application, notebooks/order_service) are copied alongside,
+so the folder works on its own (hand it out as a zip).
 """
 
 import shutil
@@ -34,10 +35,11 @@ def learner_cells(cells):
 def make_learner_edition(output: Path) -> list[Path]:
     shutil.rmtree(output, ignore_errors=True)
     (output / "notebooks").mkdir(parents=True)
-    shutil.copytree(
-        ROOT / "notebooks" / "booktools", output / "notebooks" / "booktools",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
+    for package in ("booktools", "order_service"):
+        shutil.copytree(
+            ROOT / "notebooks" / package, output / "notebooks" / package,
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
     written = []
     for source in sorted((ROOT / "notebooks").glob("*.ipynb")):
         nb = nbformat.read(source, as_version=4)

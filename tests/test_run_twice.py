@@ -13,10 +13,12 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_run_all_twice_in_one_kernel(notebook, tmp_path):
-    # A private copy of the helpers, so this run's scratch/ is its own.
+    # A private copy of the helpers (and of chapter 12's application), so this run's
+    # scratch/ is its own.
     folder = tmp_path / "notebooks"
-    shutil.copytree(notebook.parent / "booktools", folder / "booktools",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("booktools", "order_service"):
+        shutil.copytree(notebook.parent / package, folder / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     nb = nbformat.read(notebook, as_version=4)
     client = NotebookClient(nb, timeout=180, resources={"metadata": {"path": str(folder)}})
     with client.setup_kernel():

@@ -1,0 +1,17 @@
+"""A small order service: FastAPI in front, DBOS workflows behind.
+
+The capstone of *Durable Python with DBOS* (chapter 12) serves it with uvicorn,
+sends it a burst of orders, kills it with SIGKILL and restarts it.
+
+- app.py        the FastAPI application; DBOS is configured and launched in
+                its lifespan
+- workflows.py  the order workflow and its steps
+- payments.py   a local stand-in for a payment provider, with a ledger
+- warehouse.py  a local stand-in for the warehouse and its carrier
+- mailer.py     a local stand-in for an e-mail service
+- loyalty.py    a local stand-in for a loyalty programme (for an exercise)
+- store.py      where those three keep their data (SQLite files)
+
+Run it from a folder where it may write its files:
+    uvicorn order_service.app:app --port 8000
+"""
