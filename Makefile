@@ -13,7 +13,7 @@ HTML_MANAGER := @jupyter-widgets/html-manager@1.0.15
 REQUIREJS    := requirejs@2.3.7
 CHROMIUM     := /usr/bin/chromium
 
-.PHONY: book test test-postgres lab learner clean
+.PHONY: book test test-postgres lab learner bench clean
 
 $(VENV)/installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ lab: $(VENV)/installed
 # Workshop hand-out: the chapters without their solutions, in learner-edition/.
 learner: $(VENV)/installed
 	$(BIN)/python scripts/learner_edition.py learner-edition
+
+# Chapter 11's measurements as a table: SQLite and Postgres (the server in
+# DBOS_SYSTEM_DATABASE_URL, else a throwaway one from the machine's PostgreSQL binaries).
+bench: $(VENV)/installed
+	cd notebooks && ../$(BIN)/python -m booktools.bench
 
 clean:
 	rm -rf _build web_vendor notebooks/scratch learner-edition

@@ -3,7 +3,8 @@
 Everything here is plumbing around the lessons: a fresh working folder per
 chapter, running and killing child processes, reading ledgers, checking
 exercises. None of it wraps DBOS: every DBOS call stays in the notebooks,
-where the learner can see it.
+where the learner can see it (except bench.py, chapter 11's measurements,
+which is also the `make bench` script and shows its DBOS code in the chapter).
 """
 
 from .exercises import Feedback

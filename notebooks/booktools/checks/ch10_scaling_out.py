@@ -1,0 +1,262 @@
+"""Checkers for chapter 10, Scaling out.
+
+check_make_worker_config calls the learner's function for several slots, and
+again as after a restart (another process ID, a later time), and compares the
+executor IDs. check_move_on sets a real scene with the notebook's worker
+processes (three long orders, one per worker, then SIGKILL for one worker in the
+middle of its order), calls the learner's function, and reads the outcome from
+the system database and the workers' ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import re
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable
+from unittest import mock
+
+from ..exercises import Feedback, checker, correct, todo, wrong
+from ..ledger import read_ledger
+
+VARIABLE = "DBOS_SYSTEM_DATABASE_URL"
+SERVER_URL = "postgresql://orders:secret@db.internal:5432/orders"
+FALLBACK_URL = "sqlite:///orders.sqlite"
+NAME_RULE = re.compile(r"^[a-z0-9_-]{3,256}$")
+CHECK_QUEUE = "ch10-move-on-check"
+
+
+@contextmanager
+def _environment(value):
+    saved = os.environ.get(VARIABLE)
+    if value is None:
+        os.environ.pop(VARIABLE, None)
+    else:
+        os.environ[VARIABLE] = value
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(VARIABLE, None)
+        else:
+            os.environ[VARIABLE] = saved
+
+
+def _off_the_event_loop(fn: Callable[[], Any], timeout: float = 60) -> Any:
+    """Run fn on a thread of its own: in a notebook cell the main thread runs an
+    event loop, where DBOS refuses its blocking calls."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = fn()
+        except BaseException as exc:  # handed back to the caller below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=timeout)
+    if thread.is_alive():
+        raise TimeoutError(f"the check did not finish within {timeout} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+# --- Exercise 1: executor IDs --------------------------------------------------
+
+
+@checker
+def check_make_worker_config(make_worker_config) -> Feedback:
+    with _environment(None):
+        first = make_worker_config(0)
+    if first is None or first is ...:
+        return todo()
+    if not isinstance(first, dict):
+        return wrong("make_worker_config should return a DBOSConfig, a dict.")
+
+    slots = (0, 1, 2)
+    with _environment(None):
+        configs = {slot: make_worker_config(slot) for slot in slots}
+    ids = {slot: config.get("executor_id") for slot, config in configs.items()}
+    if any(value is None for value in ids.values()):
+        return wrong(
+            "the config has no executor_id, so every worker is 'local'. A restarted worker "
+            "would then recover every PENDING workflow of the application, including those "
+            "that the other, live workers are running."
+        )
+    if len(set(ids.values())) < len(slots):
+        return wrong(
+            f"slots 0, 1 and 2 got the executor IDs {sorted(map(str, ids.values()))}: two "
+            "workers share an ID, so when one restarts it recovers the other's live work. "
+            "Put the slot number in the ID."
+        )
+
+    time.sleep(0.02)  # a later start; and below, another process
+    with _environment(None), mock.patch("os.getpid", return_value=os.getpid() + 4242):
+        restarted = {slot: make_worker_config(slot) for slot in slots}
+    for slot in slots:
+        again = restarted[slot].get("executor_id")
+        if again != ids[slot]:
+            return wrong(
+                f"slot {slot} got the executor ID {ids[slot]!r}, and {again!r} when it "
+                "started again. A process recovers only the work of its own ID, so the "
+                "restarted worker would never find its predecessor's PENDING workflows. "
+                "Build the ID from the slot alone, not from the process ID, a random "
+                "UUID or the time."
+            )
+
+    name = first.get("name")
+    if name != "order-service":
+        hint = (" DBOS would reject it: 3-256 characters of a-z, 0-9, '-' and '_'."
+                if not (isinstance(name, str) and NAME_RULE.match(name)) else "")
+        return wrong(f"the name should be 'order-service', not {name!r}: workers share "
+                     f"queues only with processes of the same application.{hint}")
+    versions = {config.get("application_version") for config in configs.values()}
+    if versions != {"orders-1"}:
+        return wrong(
+            "application_version should be 'orders-1' in every slot, not "
+            f"{sorted(map(str, versions))}: a worker dequeues and recovers only workflows "
+            "of its own version."
+        )
+    with _environment(SERVER_URL):
+        with_server = make_worker_config(1)
+    if with_server.get("system_database_url") != SERVER_URL:
+        return wrong(
+            f"with {VARIABLE} set, system_database_url should be its value, but it was "
+            f"{with_server.get('system_database_url')!r}. Read the variable inside the "
+            "function, with os.environ.get."
+        )
+    if first.get("system_database_url") != FALLBACK_URL:
+        return wrong(f"with {VARIABLE} unset, system_database_url should fall back to "
+                     f"{FALLBACK_URL!r}, not {first.get('system_database_url')!r}.")
+    return correct(
+        f"executor IDs {', '.join(repr(ids[s]) for s in slots)}: one per slot, the same "
+        "after a restart, so a restarted (or replacement) worker recovers exactly its own "
+        "work."
+    )
+
+
+# --- Exercise 2: moving a dead executor's work on ---------------------------------
+
+
+def _call(move_on: Callable, executor_id: str) -> Any:
+    if inspect.iscoroutinefunction(move_on):
+        return _off_the_event_loop(lambda: asyncio.run(move_on(executor_id)))
+    return _off_the_event_loop(lambda: move_on(executor_id))
+
+
+def _statuses(workflow_ids: list[str]) -> dict:
+    from dbos import DBOS
+
+    found = DBOS.list_workflows(workflow_ids=workflow_ids)
+    return {w.workflow_id: w for w in found}
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+@checker
+def check_move_on(move_on, workers: dict, workflow: Callable, *, ledger: str | Path,
+                  dead: str = "worker-3", seconds: float = 2.0,
+                  finish_timeout: float = 20) -> Feedback:
+    """`workers` maps executor IDs to running booktools.Worker objects of the
+    application; `workflow(order, seconds)` is its workflow; `ledger` is the file
+    where the workflow notes '<order> <executor> <time>' as it starts."""
+    from dbos import DBOS, SetWorkflowID
+
+    nothing = _call(move_on, "no-such-executor")
+    if nothing is None or nothing is ...:
+        return todo()
+    if not isinstance(nothing, list) or nothing:
+        return wrong(f"for an executor with no work, move_on should return [], not "
+                     f"{nothing!r}: the list of the workflow IDs it moved on.")
+
+    # The scene: every worker up, three long orders (one per worker), one worker killed.
+    for executor_id, worker in workers.items():
+        if not worker.running:
+            worker.start()
+            worker.wait_for(f"{executor_id} ready")
+    tag = uuid.uuid4().hex[:8]
+    orders = [f"move-on-{tag}-{n}" for n in range(1, len(workers) + 1)]
+
+    def enqueue_orders():
+        queue = DBOS.register_queue(CHECK_QUEUE, worker_concurrency=1,
+                                    polling_interval_sec=0.05)
+        for order in orders:
+            with SetWorkflowID(order):
+                queue.enqueue(workflow, order, seconds)
+
+    _off_the_event_loop(enqueue_orders)
+    line = workers[dead].wait_for(f"{dead} started move-on-{tag}", timeout=30)
+    workers[dead].kill()
+    stranded = line.split()[-1]
+    live = [order for order in orders if order != stranded]
+
+    def live_ones_claimed() -> bool:
+        found = _statuses(live)
+        return all(found[o].status == "PENDING" and found[o].executor_id != dead for o in live)
+
+    if not _off_the_event_loop(lambda: _wait_until(live_ones_claimed, 20)):
+        raise TimeoutError("the live workers did not take their orders within 20 s")
+    before = _off_the_event_loop(lambda: _statuses(orders))
+
+    moved = _call(move_on, dead)
+
+    after = _off_the_event_loop(lambda: _statuses(orders))
+    touched = [o for o in live if after[o].status == "ENQUEUED"
+               or after[o].dequeued_at != before[o].dequeued_at
+               or after[o].executor_id != before[o].executor_id]
+    if touched:
+        return wrong(
+            f"move_on({dead!r}) also put back workflows that live workers were running "
+            f"({len(touched)} of them): each now runs twice at once. Move only the PENDING "
+            "workflows whose executor_id is the dead executor's."
+        )
+    if not isinstance(moved, list) or sorted(moved) != [stranded]:
+        return wrong(
+            f"move_on({dead!r}) returned {moved!r}; it should return the IDs of the "
+            f"workflows it moved on: here the one PENDING workflow of {dead}."
+        )
+    finished = _off_the_event_loop(
+        lambda: _wait_until(lambda: _statuses([stranded])[stranded].status == "SUCCESS",
+                            finish_timeout))
+    final = _off_the_event_loop(lambda: _statuses(orders))
+    if not finished:
+        return wrong(
+            f"{dead}'s order is still {final[stranded].status} {finish_timeout:.0f} s later: "
+            "nothing put it "
+            "back on a queue. Resume it: DBOS.resume_workflow_async(workflow_id, "
+            "queue_name=...)."
+        )
+    if final[stranded].queue_name != CHECK_QUEUE:
+        return wrong(
+            f"{dead}'s order was finished, but on the queue {final[stranded].queue_name!r}, "
+            f"not on its own ({CHECK_QUEUE!r}), so its queue's limits did not apply to it. "
+            "Pass queue_name=workflow.queue_name to resume_workflow_async."
+        )
+    # Let the live orders finish, then read the evidence.
+    _off_the_event_loop(lambda: _wait_until(
+        lambda: all(w.status == "SUCCESS" for w in _statuses(orders).values()), 20))
+    starts = [line.split()[0] for line in read_ledger(ledger)]
+    twice = [o for o in orders if starts.count(o) > 1]
+    if twice != [stranded]:
+        return wrong(f"orders started more than once: {twice}; expected only {dead}'s "
+                     "interrupted order, started again after it was moved on.")
+    return correct(
+        f"{dead}'s interrupted order was put back on its queue and finished by a live "
+        "worker; the orders the live workers were running were left alone, and each "
+        "started once."
+    )

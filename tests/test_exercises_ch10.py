@@ -1,0 +1,243 @@
+"""Chapter 10's checkers accept the solutions and explain typical wrong answers.
+
+check_make_worker_config needs no database. check_move_on sets a real scene: the tests
+start three worker processes of a small application on a SQLite file of their own, and
+launch DBOS in this process (listening to no queue, as the chapter's notebook does).
+"""
+
+import asyncio
+import importlib.util
+import os
+import socket
+import time
+import uuid
+
+import pytest
+from dbos import DBOS
+
+from booktools import Worker
+from booktools.checks import ch10_scaling_out
+
+off_the_event_loop = ch10_scaling_out._off_the_event_loop
+
+# --- exercise 1: make_worker_config ------------------------------------------------------
+
+
+def config_with(executor_id):
+    def make_worker_config(slot):
+        return {
+            "name": "order-service",
+            "system_database_url": os.environ.get("DBOS_SYSTEM_DATABASE_URL",
+                                                  "sqlite:///orders.sqlite"),
+            "application_version": "orders-1",
+            "executor_id": executor_id(slot),
+            "log_level": "WARNING",
+        }
+
+    return make_worker_config
+
+
+def test_executor_ids_accept_the_solution():
+    feedback = ch10_scaling_out.check_make_worker_config(config_with(lambda s: f"order-worker-{s}"))
+    assert feedback.ok, feedback
+
+
+def test_executor_ids_starter_is_not_done_yet():
+    def starter(slot):
+        ...
+
+    assert ch10_scaling_out.check_make_worker_config(starter).status == "todo"
+
+
+def with_changes(**changes):
+    base = config_with(lambda s: f"order-worker-{s}")
+
+    def make_worker_config(slot):
+        config = base(slot)
+        for key, value in changes.items():
+            if value is None:
+                config.pop(key)
+            else:
+                config[key] = value
+        return config
+
+    return make_worker_config
+
+
+@pytest.mark.parametrize(
+    "make_worker_config, hint",
+    [
+        (config_with(lambda s: f"worker-{os.getpid()}-{s}"), "when it started again"),
+        (config_with(lambda s: f"worker-{uuid.uuid4()}"), "when it started again"),
+        (config_with(lambda s: f"worker-{time.time_ns()}-{s}"), "when it started again"),
+        (config_with(lambda s: socket.gethostname()), "two workers share an ID"),
+        (with_changes(executor_id=None), "no executor_id"),
+        (with_changes(name="Order Service"), "DBOS would reject it"),
+        (with_changes(application_version=None), "application_version should be 'orders-1'"),
+        (with_changes(system_database_url="sqlite:///orders.sqlite"), "should be its value"),
+    ],
+)
+def test_executor_ids_explain_wrong_configs(make_worker_config, hint):
+    feedback = ch10_scaling_out.check_make_worker_config(make_worker_config)
+    assert feedback.status == "wrong" and hint in feedback.message, feedback
+
+
+# --- exercise 2: move_on, with real workers ------------------------------------------------
+
+WORKER_SCRIPT = '''
+import os, sys, time
+from pathlib import Path
+from dbos import DBOS
+
+HERE = Path(__file__).resolve().parent
+ANNOUNCE = False
+
+
+@DBOS.step()
+def ch10_check_pack(order: str, seconds: float) -> str:
+    with open(HERE / "started.txt", "a") as ledger:
+        ledger.write(f"{order} {DBOS.executor_id} {time.time()}\\n")
+    if ANNOUNCE:
+        print(f"{DBOS.executor_id} started {order}", flush=True)
+    time.sleep(seconds)
+    return order
+
+
+@DBOS.workflow()
+def ch10_check_order(order: str, seconds: float = 0.5) -> str:
+    return ch10_check_pack(order, seconds)
+
+
+if __name__ == "__main__":
+    ANNOUNCE = True
+    DBOS(config={
+        "name": "ch10-checks",
+        "system_database_url": os.environ["DBOS_SYSTEM_DATABASE_URL"],
+        "application_version": "ch10-checks",
+        "executor_id": sys.argv[1],
+        "log_level": "WARNING",
+        "notification_listener_polling_interval_sec": 0.05,
+    })
+    DBOS.launch()
+    print(f"{sys.argv[1]} ready", flush=True)
+    while True:
+        time.sleep(1)
+'''
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ch10")
+    script = folder / "ch10_check_worker.py"
+    script.write_text(WORKER_SCRIPT)
+    url = f"sqlite:///{folder / 'checks.sqlite'}"
+    spec = importlib.util.spec_from_file_location("ch10_check_worker", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # registers the workflow in this process too
+
+    def launch():
+        DBOS.destroy()
+        DBOS(config={
+            "name": "ch10-checks",
+            "system_database_url": url,
+            "application_version": "ch10-checks",
+            "log_level": "WARNING",
+            "notification_listener_polling_interval_sec": 0.05,
+        })
+        DBOS.listen_queues([])  # like the notebook: only the workers dequeue
+        DBOS.launch()
+
+    off_the_event_loop(launch)
+    workers = {eid: Worker(script.name, eid, cwd=folder,
+                           env={"DBOS_SYSTEM_DATABASE_URL": url})
+               for eid in ("worker-1", "worker-2", "worker-3")}
+    for worker in workers.values():
+        worker.start()
+    for eid, worker in workers.items():
+        worker.wait_for(f"{eid} ready")
+    yield workers, module.ch10_check_order, folder / "started.txt"
+    for worker in workers.values():
+        worker.kill()
+    off_the_event_loop(DBOS.destroy)
+
+
+def wait_until_idle(timeout=30):
+    """A wrong answer can leave workflows running twice: let them finish first."""
+    def busy():
+        return DBOS.list_workflows(status=["PENDING", "ENQUEUED"])
+
+    deadline = time.monotonic() + timeout
+    while off_the_event_loop(busy) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def check(fleet, move_on):
+    workers, workflow, ledger = fleet
+    feedback = ch10_scaling_out.check_move_on(move_on, workers, workflow, ledger=ledger,
+                                              seconds=1.5, finish_timeout=8)
+    # Tidy up after a wrong answer: move on what it left, let everything finish.
+    off_the_event_loop(lambda: asyncio.run(solution("worker-3")))
+    wait_until_idle()
+    return feedback
+
+
+async def solution(executor_id):
+    stranded = await DBOS.list_workflows_async(status="PENDING", executor_id=executor_id)
+    for workflow in stranded:
+        await DBOS.resume_workflow_async(workflow.workflow_id, queue_name=workflow.queue_name)
+    return [workflow.workflow_id for workflow in stranded]
+
+
+def test_move_on_accepts_the_solution(fleet):
+    feedback = check(fleet, solution)
+    assert feedback.ok, feedback
+
+
+def test_move_on_accepts_a_sync_solution(fleet):
+    def sync_solution(executor_id):  # the script form: the checker calls it off the loop
+        stranded = DBOS.list_workflows(status="PENDING", executor_id=executor_id)
+        for workflow in stranded:
+            DBOS.resume_workflow(workflow.workflow_id, queue_name=workflow.queue_name)
+        return [workflow.workflow_id for workflow in stranded]
+
+    feedback = check(fleet, sync_solution)
+    assert feedback.ok, feedback
+
+
+def test_move_on_starter_is_not_done_yet(fleet):
+    async def starter(executor_id):
+        ...
+
+    assert ch10_scaling_out.check_move_on(starter, *fleet[:2], ledger=fleet[2]).status == "todo"
+
+
+async def resume_every_pending(executor_id):  # forgets the executor filter
+    stranded = await DBOS.list_workflows_async(status="PENDING")
+    for workflow in stranded:
+        await DBOS.resume_workflow_async(workflow.workflow_id, queue_name=workflow.queue_name)
+    return [workflow.workflow_id for workflow in stranded]
+
+
+async def resume_on_the_internal_queue(executor_id):  # forgets queue_name
+    stranded = await DBOS.list_workflows_async(status="PENDING", executor_id=executor_id)
+    for workflow in stranded:
+        await DBOS.resume_workflow_async(workflow.workflow_id)
+    return [workflow.workflow_id for workflow in stranded]
+
+
+async def only_lists(executor_id):  # finds the work, moves nothing
+    stranded = await DBOS.list_workflows_async(status="PENDING", executor_id=executor_id)
+    return [workflow.workflow_id for workflow in stranded]
+
+
+@pytest.mark.parametrize(
+    "move_on, hint",
+    [
+        (resume_every_pending, "live workers were running"),
+        (resume_on_the_internal_queue, "not on its own"),
+        (only_lists, "nothing put it back on a queue"),
+    ],
+)
+def test_move_on_explains_wrong_answers(fleet, move_on, hint):
+    feedback = check(fleet, move_on)
+    assert feedback.status == "wrong" and hint in feedback.message, feedback
