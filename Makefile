@@ -22,11 +22,15 @@ $(VENV)/installed: requirements.txt
 	touch $@
 
 web_vendor/require.js:
-	rm -rf web_vendor && mkdir -p web_vendor/npm
+	rm -rf web_vendor && mkdir -p web_vendor/npm web_vendor/@jupyter-widgets/html-manager/dist
 	cd web_vendor/npm && npm pack --silent $(HTML_MANAGER) $(REQUIREJS) >/dev/null
 	tar -xzf web_vendor/npm/jupyter-widgets-html-manager-*.tgz -C web_vendor --strip-components=2 \
-		--wildcards 'package/dist/embed-amd.js' 'package/dist/*.woff*' 'package/dist/*.ttf' \
-		'package/dist/*.eot' 'package/dist/*.svg' 'package/dist/*.LICENSE.txt'
+		'package/dist/embed-amd.js' 'package/dist/embed.js.LICENSE.txt'
+	# The widgets' icon fonts, where embed-amd.js looks for them (its "CDN" is ../_static/).
+	tar -xzf web_vendor/npm/jupyter-widgets-html-manager-*.tgz \
+		-C web_vendor/@jupyter-widgets/html-manager/dist --strip-components=2 \
+		--wildcards 'package/dist/*.woff*' 'package/dist/*.ttf' 'package/dist/*.eot' 'package/dist/*.svg'
+	cp web_vendor/@jupyter-widgets/html-manager/dist/* web_vendor/@jupyter-widgets/
 	tar -xzf web_vendor/npm/requirejs-*.tgz -C web_vendor --strip-components=1 package/require.js
 	rm -rf web_vendor/npm
 
