@@ -1,6 +1,7 @@
 """The demo machinery does what the chapters rely on: real kills, nothing left running."""
 
 import textwrap
+import time
 
 from booktools import Worker, run_script, show_ledger
 
@@ -34,6 +35,9 @@ def test_run_script_kills_on_the_named_line_and_leaves_no_process(tmp_path):
     assert run.killed and run.returncode == -9
     assert run.lines[-1] == "step 3: started"
     grandchild = int(run.lines[0].split()[1])
+    deadline = time.monotonic() + 5  # SIGKILL is delivered asynchronously
+    while alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert not alive(grandchild)
 
 

@@ -24,7 +24,7 @@ def refresh_account(account_id: str) -> str:
 
 # Other tests in the session (Playwright's sync API) may leave an event loop running in
 # this thread, where DBOS refuses blocking calls: make them on a thread of their own.
-off_the_event_loop = ch04_queues._off_the_event_loop
+from booktools.exercises import off_the_event_loop  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)

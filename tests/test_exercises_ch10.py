@@ -18,7 +18,7 @@ from dbos import DBOS
 from booktools import Worker
 from booktools.checks import ch10_scaling_out
 
-off_the_event_loop = ch10_scaling_out._off_the_event_loop
+from booktools.exercises import off_the_event_loop  # noqa: E402
 
 # --- exercise 1: make_worker_config ------------------------------------------------------
 

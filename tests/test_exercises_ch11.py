@@ -14,7 +14,7 @@ from booktools import bench  # noqa: F401  (registers one_step_workflow, steps_w
 from booktools.checks import ch11_costs
 
 WAREHOUSE: dict[str, Path] = {}  # set by the fixture
-off_the_event_loop = ch11_costs._off_the_event_loop
+from booktools.exercises import off_the_event_loop  # noqa: E402
 
 
 def store_rows(rows: list[str]) -> None:

@@ -9,8 +9,11 @@ a notebook with unfinished exercises still runs top to bottom.
 from __future__ import annotations
 
 import functools
+import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Any, Callable, Literal
 
 Status = Literal["correct", "wrong", "todo"]
 _ICONS = {"correct": "✅ Correct", "wrong": "❌ Not yet", "todo": "✏️ Not done yet"}
@@ -57,3 +60,44 @@ def checker(fn: Callable[..., Feedback]) -> Callable[..., Feedback]:
             return wrong(f"your code raised {type(exc).__name__}: {exc}")
 
     return wrapper
+
+
+def off_the_event_loop(fn: Callable[..., Any], *args: Any, timeout: float = 60) -> Any:
+    """Run fn(*args) on a thread of its own and return what it returns (or raise what it raised).
+
+    In a notebook cell the main thread runs an event loop, where DBOS refuses its blocking calls;
+    a checker runs the learner's code on a fresh thread, as a script would run it.
+    """
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = fn(*args)
+        except BaseException as exc:  # handed to the caller below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise TimeoutError(f"checking took longer than {timeout:.0f} seconds: is the code stuck?")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+@contextmanager
+def environment_variable(name: str, value: str | None):
+    """Set (or, with None, unset) an environment variable for the block, then restore it."""
+    saved = os.environ.get(name)
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = saved

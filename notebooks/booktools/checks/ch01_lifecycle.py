@@ -1,34 +1,16 @@
 """Checkers for chapter 1, the DBOS lifecycle."""
 
-import os
-from contextlib import contextmanager
 
-from ..exercises import Feedback, checker, correct, todo, wrong
+from ..exercises import Feedback, checker, correct, environment_variable, todo, wrong
 
 VARIABLE = "DBOS_SYSTEM_DATABASE_URL"
 SERVER_URL = "postgresql://mailer:secret@127.0.0.1:5432/invoice_mailer"
 FALLBACK_URL = "sqlite:///invoice_mailer.sqlite"
 
 
-@contextmanager
-def _environment(value):
-    saved = os.environ.get(VARIABLE)
-    if value is None:
-        os.environ.pop(VARIABLE, None)
-    else:
-        os.environ[VARIABLE] = value
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop(VARIABLE, None)
-        else:
-            os.environ[VARIABLE] = saved
-
-
 @checker
 def check_make_config(make_config) -> Feedback:
-    with _environment(None):
+    with environment_variable(VARIABLE, None):
         try:
             unset = make_config()
         except KeyError:
@@ -38,7 +20,7 @@ def check_make_config(make_config) -> Feedback:
             )
     if unset is None or unset is ...:
         return todo()
-    with _environment(SERVER_URL):
+    with environment_variable(VARIABLE, SERVER_URL):
         with_server = make_config()
 
     name = unset.get("name", "")

@@ -8,11 +8,10 @@ at the workflows it got back.
 
 from __future__ import annotations
 
-import threading
 import uuid
-from typing import Any, Callable
+from typing import Any
 
-from ..exercises import Feedback, checker, correct, todo, wrong
+from ..exercises import Feedback, checker, correct, off_the_event_loop, todo, wrong
 
 MAIL_QUEUE = "ex04-mail-check"
 REGISTER_QUEUE_ARGUMENTS = {
@@ -20,27 +19,6 @@ REGISTER_QUEUE_ARGUMENTS = {
     "partition_concurrency", "partition_worker_concurrency", "partition_limiter",
     "on_conflict", "concurrency",
 }
-
-
-def _off_the_event_loop(fn: Callable[[], Any]) -> Any:
-    """Run fn on a thread of its own: in a notebook cell the main thread runs an
-    event loop, where DBOS refuses its blocking calls."""
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = fn()
-        except BaseException as exc:  # handed back to the caller below
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(timeout=30)
-    if thread.is_alive():
-        raise TimeoutError("the check did not finish within 30 s")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
 
 
 def _has_placeholder(value: Any) -> bool:
@@ -88,7 +66,7 @@ def check_mail_queue_options(options) -> Feedback:
             DBOS.delete_queue(MAIL_QUEUE)
 
     try:
-        stored = _off_the_event_loop(register_and_read_back)
+        stored = off_the_event_loop(register_and_read_back)
     except ValueError as error:
         return wrong(f"DBOS refused these options: {error}")
 
@@ -158,7 +136,7 @@ def check_submit_refresh(submit_refresh) -> Feedback:
         later.get_result(polling_interval_sec=0.05)
         return status, first, second, other, later
 
-    outcome = _off_the_event_loop(click_twice_then_once_more)
+    outcome = off_the_event_loop(click_twice_then_once_more)
     if outcome is None:
         return todo("replace the `...` with your code; submit_refresh must return the "
                     "handle that enqueueing gives you.")

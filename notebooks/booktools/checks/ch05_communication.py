@@ -8,32 +8,11 @@ blocking calls there.
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
-from typing import Any, Callable
+from typing import Any
 
-from ..exercises import Feedback, checker, correct, todo, wrong
-
-
-def _off_the_event_loop(fn: Callable[[], Feedback], timeout: float = 60) -> Feedback:
-    """Run fn on a fresh thread (no running event loop there) and return its result."""
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = fn()
-        except BaseException as exc:  # handed to the caller below
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        return wrong(f"checking took longer than {timeout:.0f} seconds; is your workflow stuck?")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+from ..exercises import Feedback, checker, correct, off_the_event_loop, todo, wrong
 
 
 class _Run:
@@ -190,7 +169,7 @@ def _check_wait_for_decision(workflow) -> Feedback:
 
 @checker
 def check_wait_for_decision(wait_for_decision) -> Feedback:
-    return _off_the_event_loop(lambda: _check_wait_for_decision(wait_for_decision))
+    return off_the_event_loop(lambda: _check_wait_for_decision(wait_for_decision))
 
 
 # --- exercise 2: count_words -------------------------------------------------
@@ -270,7 +249,7 @@ def _check_count_words(workflow) -> Feedback:
 
 @checker
 def check_count_words(count_words) -> Feedback:
-    return _off_the_event_loop(lambda: _check_count_words(count_words))
+    return off_the_event_loop(lambda: _check_count_words(count_words))
 
 
 # --- exercise 3: predict the steps of checkout ------------------------------

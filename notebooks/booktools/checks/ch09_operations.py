@@ -9,21 +9,15 @@ works, and the learner's coroutine runs in a fresh event loop.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import inspect
 import time
 import uuid
 
 from dbos import DBOS, SetWorkflowID
 
-from ..exercises import Feedback, checker, correct, todo, wrong
+from ..exercises import Feedback, checker, correct, off_the_event_loop, todo, wrong
 
 TIMEOUT_SEC = 30
-
-
-def _off_the_event_loop(fn, *args):
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(fn, *args).result(timeout=TIMEOUT_SEC)
 
 
 def _call_learner(fn, *args):
@@ -136,7 +130,7 @@ def _check_rerun(rerun_from_failed_step) -> Feedback:
 
 @checker
 def check_rerun_from_failed_step(rerun_from_failed_step) -> Feedback:
-    return _off_the_event_loop(_check_rerun, rerun_from_failed_step)
+    return off_the_event_loop(_check_rerun, rerun_from_failed_step)
 
 
 # --- exercise 2: is an old version safe to retire? ------------------------------
@@ -238,4 +232,4 @@ def _check_retire(safe_to_retire) -> Feedback:
 
 @checker
 def check_safe_to_retire(safe_to_retire) -> Feedback:
-    return _off_the_event_loop(_check_retire, safe_to_retire)
+    return off_the_event_loop(_check_retire, safe_to_retire)

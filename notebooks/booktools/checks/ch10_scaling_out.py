@@ -14,15 +14,13 @@ import asyncio
 import inspect
 import os
 import re
-import threading
 import time
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 from unittest import mock
 
-from ..exercises import Feedback, checker, correct, todo, wrong
+from ..exercises import Feedback, checker, correct, environment_variable, off_the_event_loop, todo, wrong
 from ..ledger import read_ledger
 
 VARIABLE = "DBOS_SYSTEM_DATABASE_URL"
@@ -32,49 +30,12 @@ NAME_RULE = re.compile(r"^[a-z0-9_-]{3,256}$")
 CHECK_QUEUE = "ch10-move-on-check"
 
 
-@contextmanager
-def _environment(value):
-    saved = os.environ.get(VARIABLE)
-    if value is None:
-        os.environ.pop(VARIABLE, None)
-    else:
-        os.environ[VARIABLE] = value
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop(VARIABLE, None)
-        else:
-            os.environ[VARIABLE] = saved
-
-
-def _off_the_event_loop(fn: Callable[[], Any], timeout: float = 60) -> Any:
-    """Run fn on a thread of its own: in a notebook cell the main thread runs an
-    event loop, where DBOS refuses its blocking calls."""
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = fn()
-        except BaseException as exc:  # handed back to the caller below
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(timeout=timeout)
-    if thread.is_alive():
-        raise TimeoutError(f"the check did not finish within {timeout} s")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
-
-
 # --- Exercise 1: executor IDs --------------------------------------------------
 
 
 @checker
 def check_make_worker_config(make_worker_config) -> Feedback:
-    with _environment(None):
+    with environment_variable(VARIABLE, None):
         first = make_worker_config(0)
     if first is None or first is ...:
         return todo()
@@ -82,7 +43,7 @@ def check_make_worker_config(make_worker_config) -> Feedback:
         return wrong("make_worker_config should return a DBOSConfig, a dict.")
 
     slots = (0, 1, 2)
-    with _environment(None):
+    with environment_variable(VARIABLE, None):
         configs = {slot: make_worker_config(slot) for slot in slots}
     ids = {slot: config.get("executor_id") for slot, config in configs.items()}
     if any(value is None for value in ids.values()):
@@ -99,7 +60,7 @@ def check_make_worker_config(make_worker_config) -> Feedback:
         )
 
     time.sleep(0.02)  # a later start; and below, another process
-    with _environment(None), mock.patch("os.getpid", return_value=os.getpid() + 4242):
+    with environment_variable(VARIABLE, None), mock.patch("os.getpid", return_value=os.getpid() + 4242):
         restarted = {slot: make_worker_config(slot) for slot in slots}
     for slot in slots:
         again = restarted[slot].get("executor_id")
@@ -125,7 +86,7 @@ def check_make_worker_config(make_worker_config) -> Feedback:
             f"{sorted(map(str, versions))}: a worker dequeues and recovers only workflows "
             "of its own version."
         )
-    with _environment(SERVER_URL):
+    with environment_variable(VARIABLE, SERVER_URL):
         with_server = make_worker_config(1)
     if with_server.get("system_database_url") != SERVER_URL:
         return wrong(
@@ -148,8 +109,8 @@ def check_make_worker_config(make_worker_config) -> Feedback:
 
 def _call(move_on: Callable, executor_id: str) -> Any:
     if inspect.iscoroutinefunction(move_on):
-        return _off_the_event_loop(lambda: asyncio.run(move_on(executor_id)))
-    return _off_the_event_loop(lambda: move_on(executor_id))
+        return off_the_event_loop(lambda: asyncio.run(move_on(executor_id)))
+    return off_the_event_loop(lambda: move_on(executor_id))
 
 
 def _statuses(workflow_ids: list[str]) -> dict:
@@ -199,7 +160,7 @@ def check_move_on(move_on, workers: dict, workflow: Callable, *, ledger: str | P
             with SetWorkflowID(order):
                 queue.enqueue(workflow, order, seconds)
 
-    _off_the_event_loop(enqueue_orders)
+    off_the_event_loop(enqueue_orders)
     line = workers[dead].wait_for(f"{dead} started move-on-{tag}", timeout=30)
     workers[dead].kill()
     stranded = line.split()[-1]
@@ -209,13 +170,13 @@ def check_move_on(move_on, workers: dict, workflow: Callable, *, ledger: str | P
         found = _statuses(live)
         return all(found[o].status == "PENDING" and found[o].executor_id != dead for o in live)
 
-    if not _off_the_event_loop(lambda: _wait_until(live_ones_claimed, 20)):
+    if not off_the_event_loop(lambda: _wait_until(live_ones_claimed, 20)):
         raise TimeoutError("the live workers did not take their orders within 20 s")
-    before = _off_the_event_loop(lambda: _statuses(orders))
+    before = off_the_event_loop(lambda: _statuses(orders))
 
     moved = _call(move_on, dead)
 
-    after = _off_the_event_loop(lambda: _statuses(orders))
+    after = off_the_event_loop(lambda: _statuses(orders))
     touched = [o for o in live if after[o].status == "ENQUEUED"
                or after[o].dequeued_at != before[o].dequeued_at
                or after[o].executor_id != before[o].executor_id]
@@ -230,10 +191,10 @@ def check_move_on(move_on, workers: dict, workflow: Callable, *, ledger: str | P
             f"move_on({dead!r}) returned {moved!r}; it should return the IDs of the "
             f"workflows it moved on: here the one PENDING workflow of {dead}."
         )
-    finished = _off_the_event_loop(
+    finished = off_the_event_loop(
         lambda: _wait_until(lambda: _statuses([stranded])[stranded].status == "SUCCESS",
                             finish_timeout))
-    final = _off_the_event_loop(lambda: _statuses(orders))
+    final = off_the_event_loop(lambda: _statuses(orders))
     if not finished:
         return wrong(
             f"{dead}'s order is still {final[stranded].status} {finish_timeout:.0f} s later: "
@@ -248,7 +209,7 @@ def check_move_on(move_on, workers: dict, workflow: Callable, *, ledger: str | P
             "Pass queue_name=workflow.queue_name to resume_workflow_async."
         )
     # Let the live orders finish, then read the evidence.
-    _off_the_event_loop(lambda: _wait_until(
+    off_the_event_loop(lambda: _wait_until(
         lambda: all(w.status == "SUCCESS" for w in _statuses(orders).values()), 20))
     starts = [line.split()[0] for line in read_ledger(ledger)]
     twice = [o for o in orders if starts.count(o) > 1]

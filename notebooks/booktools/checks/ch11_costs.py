@@ -7,37 +7,15 @@ every run and every machine (and on SQLite and Postgres alike).
 
 from __future__ import annotations
 
-import threading
 import uuid
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from ..exercises import Feedback, checker, correct, todo, wrong
+from ..exercises import Feedback, checker, correct, off_the_event_loop, todo, wrong
 
 ROWS = [f"check-row-{n:02}" for n in range(50)]
 DESIGN_A = "A: one workflow, ten steps"
 DESIGN_B = "B: ten workflows, one step each"
-
-
-def _off_the_event_loop(fn: Callable[[], Any], timeout: float = 60) -> Any:
-    """Run fn on a thread of its own: in a notebook cell the main thread runs an
-    event loop, where DBOS refuses its blocking calls."""
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = fn()
-        except BaseException as exc:  # handed back to the caller below
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(timeout=timeout)
-    if thread.is_alive():
-        raise TimeoutError(f"the check did not finish within {timeout} s")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
 
 
 @checker
@@ -58,7 +36,7 @@ def check_batched_import(import_in_one_step, warehouse: str | Path) -> Feedback:
             return result, counted["writes"], None  # it ran, but not as a workflow
         return result, counted["writes"], DBOS.list_workflow_steps(workflow_id)
 
-    result, writes, steps = _off_the_event_loop(run)
+    result, writes, steps = off_the_event_loop(run)
     saved = [line for line in warehouse.read_text().splitlines() if line.strip()]
     if result is None and not saved and not steps:
         return todo()
@@ -133,7 +111,7 @@ def check_design_writes(predicted_writes) -> Feedback:
                 one_step_workflow(order)
         return design_a["writes"], design_b["writes"]
 
-    real_a, real_b = _off_the_event_loop(run_both)
+    real_a, real_b = off_the_event_loop(run_both)
     if (a, b) == (real_a, real_b):
         return correct(
             f"A commits {real_a} writes and B {real_b}: each workflow pays two of its own "

@@ -18,33 +18,12 @@ import json
 import logging
 import os
 import tempfile
-import threading
 import time
 import uuid
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any
 
-from ..exercises import Feedback, checker, correct, todo, wrong
-
-
-def _off_the_event_loop(fn: Callable[[], Feedback], timeout: float = 60) -> Feedback:
-    """Run fn on a fresh thread (no running event loop there) and return its result."""
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = fn()
-        except BaseException as exc:  # handed to the caller below
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        return wrong(f"checking took longer than {timeout:.0f} seconds; is your code stuck?")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+from ..exercises import Feedback, checker, correct, off_the_event_loop, todo, wrong
 
 
 def _is_stub(function) -> bool:
@@ -229,7 +208,7 @@ def check_points(order_with_points, award_points) -> Feedback:
         with tempfile.TemporaryDirectory() as folder, _stand_ins_in(folder), _quiet_dbos():
             return _check_points(order_with_points, award_points)
 
-    return _off_the_event_loop(check)
+    return off_the_event_loop(check)
 
 
 # --- exercise 2: a client that retries safely ---------------------------------
@@ -378,4 +357,4 @@ def _check_place_order_reliably(function) -> Feedback:
 
 @checker
 def check_place_order_reliably(place_order_reliably) -> Feedback:
-    return _off_the_event_loop(lambda: _check_place_order_reliably(place_order_reliably))
+    return off_the_event_loop(lambda: _check_place_order_reliably(place_order_reliably))
