@@ -43,9 +43,11 @@ book: $(VENV)/installed web_vendor/require.js
 NBVAL := $(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	--nbval-cell-timeout=120
 
-# Everything: the notebooks, the tests in tests/, and the built book in a real browser.
+# Everything: the notebooks, the tests in tests/, and the built book in a real browser (on its
+# own: Playwright keeps an event loop running, where DBOS refuses its blocking calls).
 test: $(VENV)/installed $(CHROMIUM) book
-	$(NBVAL) notebooks tests
+	$(NBVAL) notebooks tests --ignore=tests/browser
+	$(BIN)/python -m pytest tests/browser
 
 # The notebooks again, against a throwaway PostgreSQL server (removed afterwards, pass or fail).
 test-postgres: $(VENV)/installed
