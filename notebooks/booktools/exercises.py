@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
@@ -101,3 +102,38 @@ def environment_variable(name: str, value: str | None):
             os.environ.pop(name, None)
         else:
             os.environ[name] = saved
+
+
+@dataclass
+class WorkflowRun:
+    """What one run of the learner's workflow did."""
+
+    workflow_id: str
+    result: Any = None
+    error: BaseException | None = None
+    finished: bool = True
+
+    def step_names(self) -> list[str]:
+        from dbos import DBOS
+
+        return [step["function_name"] for step in DBOS.list_workflow_steps(self.workflow_id)]
+
+
+def finish_or_cancel(workflow_id: str, handle, wait_limit: float) -> WorkflowRun:
+    """Wait up to wait_limit seconds for a started workflow; cancel it if it is still running
+    (a learner's workflow that waits forever must not hang the check)."""
+    from dbos import DBOS
+
+    deadline = time.monotonic() + wait_limit
+    while time.monotonic() < deadline:
+        status = DBOS.get_workflow_status(workflow_id)
+        if status is not None and status.status not in ("PENDING", "ENQUEUED"):
+            break
+        time.sleep(0.05)
+    else:
+        DBOS.cancel_workflow(workflow_id)
+        return WorkflowRun(workflow_id, finished=False)
+    try:
+        return WorkflowRun(workflow_id, result=handle.get_result(polling_interval_sec=0.05))
+    except Exception as exc:
+        return WorkflowRun(workflow_id, error=exc)

@@ -8,27 +8,12 @@ blocking calls there.
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
-from ..exercises import Feedback, checker, correct, off_the_event_loop, todo, wrong
-
-
-class _Run:
-    """What one run of the learner's workflow did."""
-
-    def __init__(self, workflow_id: str, result: Any = None, error: Exception | None = None,
-                 finished: bool = True):
-        self.workflow_id = workflow_id
-        self.result = result
-        self.error = error
-        self.finished = finished
-
-    def step_names(self) -> list[str]:
-        from dbos import DBOS
-
-        return [step["function_name"] for step in DBOS.list_workflow_steps(self.workflow_id)]
+from ..exercises import (
+    Feedback, WorkflowRun, checker, correct, finish_or_cancel, off_the_event_loop, todo, wrong,
+)
 
 
 def _start(workflow, *args, prefix: str) -> tuple[str, Any]:
@@ -38,25 +23,6 @@ def _start(workflow, *args, prefix: str) -> tuple[str, Any]:
     with SetWorkflowID(workflow_id):
         handle = DBOS.start_workflow(workflow, *args)
     return workflow_id, handle
-
-
-def _finish(workflow_id: str, handle, wait_limit: float) -> _Run:
-    """Wait up to wait_limit seconds for the workflow; cancel it if it is still running."""
-    from dbos import DBOS
-
-    deadline = time.monotonic() + wait_limit
-    while time.monotonic() < deadline:
-        status = DBOS.get_workflow_status(workflow_id)
-        if status is not None and status.status not in ("PENDING", "ENQUEUED"):
-            break
-        time.sleep(0.05)
-    else:
-        DBOS.cancel_workflow(workflow_id)
-        return _Run(workflow_id, finished=False)
-    try:
-        return _Run(workflow_id, result=handle.get_result(polling_interval_sec=0.05))
-    except Exception as exc:
-        return _Run(workflow_id, error=exc)
 
 
 def _describe(error: Exception) -> str:
@@ -84,13 +50,13 @@ def _undecorated(function, *args) -> Feedback:
 # --- exercise 1: wait_for_decision ------------------------------------------
 
 
-def _decision_run(workflow, timeout_seconds: float, messages, wait_limit: float) -> _Run:
+def _decision_run(workflow, timeout_seconds: float, messages, wait_limit: float) -> WorkflowRun:
     from dbos import DBOS
 
     workflow_id, handle = _start(workflow, timeout_seconds, prefix="ch05-check-decision")
     for topic, message in messages:
         DBOS.send(workflow_id, message, topic)
-    return _finish(workflow_id, handle, wait_limit)
+    return finish_or_cancel(workflow_id, handle, wait_limit)
 
 
 def _check_wait_for_decision(workflow) -> Feedback:
@@ -187,7 +153,7 @@ def _check_count_words(workflow) -> Feedback:
         workflow_id, handle = _start(workflow, list(LINES), prefix="ch05-check-words")
     except DBOSWorkflowFunctionNotFoundError:
         return _undecorated(workflow, list(LINES))
-    run = _finish(workflow_id, handle, 10)
+    run = finish_or_cancel(workflow_id, handle, 10)
     if not run.finished:
         return wrong("your workflow was still running after 10 seconds.")
     if run.error is not None:

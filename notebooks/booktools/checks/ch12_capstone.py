@@ -18,12 +18,13 @@ import json
 import logging
 import os
 import tempfile
-import time
 import uuid
 from contextlib import contextmanager
 from typing import Any
 
-from ..exercises import Feedback, checker, correct, off_the_event_loop, todo, wrong
+from ..exercises import (
+    Feedback, WorkflowRun, checker, correct, finish_or_cancel, off_the_event_loop, todo, wrong,
+)
 
 
 def _is_stub(function) -> bool:
@@ -69,37 +70,13 @@ def _stand_ins_in(folder: str):
 # --- exercise 1: loyalty points, exactly once ---------------------------------
 
 
-class _Run:
-    def __init__(self, workflow_id: str, result: Any = None, error: BaseException | None = None,
-                 finished: bool = True):
-        self.workflow_id, self.result, self.error, self.finished = (
-            workflow_id, result, error, finished)
-
-    def step_names(self) -> list[str]:
-        from dbos import DBOS
-
-        return [step["function_name"] for step in DBOS.list_workflow_steps(self.workflow_id)]
-
-
-def _run_order(workflow, order: dict, wait_limit: float = 20) -> _Run:
+def _run_order(workflow, order: dict, wait_limit: float = 20) -> WorkflowRun:
     from dbos import DBOS, SetWorkflowID
 
     workflow_id = f"ch12-check-points-{uuid.uuid4()}"
     with SetWorkflowID(workflow_id):
         handle = DBOS.start_workflow(workflow, order)
-    deadline = time.monotonic() + wait_limit
-    while time.monotonic() < deadline:
-        status = DBOS.get_workflow_status(workflow_id)
-        if status is not None and status.status not in ("PENDING", "ENQUEUED"):
-            break
-        time.sleep(0.05)
-    else:
-        DBOS.cancel_workflow(workflow_id)
-        return _Run(workflow_id, finished=False)
-    try:
-        return _Run(workflow_id, result=handle.get_result(polling_interval_sec=0.05))
-    except Exception as exc:
-        return _Run(workflow_id, error=exc)
+    return finish_or_cancel(workflow_id, handle, wait_limit)
 
 
 def _order(email: str, amount: int, country: str = "FR") -> dict:
