@@ -1,9 +1,11 @@
 """The demo machinery does what the chapters rely on: real kills, nothing left running."""
 
+import logging
 import textwrap
 import time
 
 from booktools import Worker, run_script, show_ledger
+from booktools.logs import counted_log_lines
 
 
 def write(tmp_path, name, code):
@@ -75,3 +77,16 @@ def test_show_ledger_flags_a_duplicate(tmp_path, capsys):
     show_ledger(ledger, expected=["charge order-1"])
     out = capsys.readouterr().out
     assert "2 times!" in out and "❌ not exactly once" in out
+
+
+def test_counted_log_lines_counts_and_drops_only_the_matching_lines_and_only_inside(caplog):
+    dbos_logger = logging.getLogger("dbos")
+    with caplog.at_level(logging.WARNING, logger="dbos"):
+        with counted_log_lines("Contention detected") as contention:
+            dbos_logger.warning("Contention detected in queue thread for q. Increasing ...")
+            dbos_logger.warning("Contention detected in queue thread for q. Increasing ...")
+            dbos_logger.warning("a warning worth seeing")
+        dbos_logger.warning("Contention detected after the block")
+    assert contention.count == 2
+    assert [record.getMessage() for record in caplog.records] == [
+        "a warning worth seeing", "Contention detected after the block"]

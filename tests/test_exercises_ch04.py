@@ -41,8 +41,8 @@ def launched_dbos(tmp_path_factory):
             "notification_listener_polling_interval_sec": 0.05,
         })
         DBOS.launch()
-        DBOS.register_queue("refresh", polling_interval_sec=0.05)
-        DBOS.register_queue("elsewhere", polling_interval_sec=0.05)
+        DBOS.register_queue("refresh", polling_interval_sec=0.1)
+        DBOS.register_queue("elsewhere", polling_interval_sec=0.1)
 
     off_the_event_loop(launch)
     yield
@@ -54,7 +54,7 @@ def launched_dbos(tmp_path_factory):
 GOOD_OPTIONS = {
     "worker_concurrency": 2,
     "limiter": {"limit": 5, "period": 2},
-    "polling_interval_sec": 0.05,
+    "polling_interval_sec": 0.1,
 }
 
 
@@ -90,7 +90,7 @@ def options(**changes):
         (options(rate_limit=5), "has no argument 'rate_limit'"),
         (options(worker_concurrency=3), "lets one process open 3"),
         (options(global_concurrency=1), "DBOS refused"),  # worker limit above the global one
-        (options(polling_interval_sec=None), "polling_interval_sec=0.05"),
+        (options(polling_interval_sec=None), "polling_interval_sec=0.1"),
     ],
 )
 def test_mail_options_explains_wrong_answers(answer, hint):

@@ -103,9 +103,9 @@ def check_mail_queue_options(options) -> Feedback:
     if (limit, period) != (5, 2):
         return wrong(f"{limit} per {period} s stays under the provider's limit but wastes "
                      "some of it; use exactly 5 per 2 seconds.")
-    if stored["polling_interval_sec"] != 0.05:
+    if stored["polling_interval_sec"] != 0.1:
         return wrong(f"the queue is polled every {stored['polling_interval_sec']} s; set "
-                     "polling_interval_sec=0.05.")
+                     "polling_interval_sec=0.1.")
     return correct("2 at a time in each process, however many processes run, and never more "
                    "than 5 starts per 2 seconds across all of them.")
 
