@@ -86,3 +86,13 @@ def test_exercises_have_starter_solution_and_check(notebook):
     assert len(checks) >= starters, f"{notebook.name}: every exercise needs a check cell"
     for check in checks:
         assert "✅ Correct" in output_text(check), f"{notebook.name}: a solution does not pass its check"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_fits_the_books_column(notebook):
+    """No code line over 90 characters: book/static/book.css fits 90 in the column."""
+    for number, cell in enumerate(code_cells(notebook)):
+        for line in "".join(cell["source"]).splitlines():
+            assert len(line) <= 90, (
+                f"{notebook.name}, code cell {number}: {len(line)} characters: {line!r}"
+            )

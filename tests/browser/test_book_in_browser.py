@@ -49,6 +49,11 @@ def test_search_finds_the_chapter_about_a_topic(book, server, visit):
     assert any("notebooks/01_lifecycle.html" in hit for hit in hits), hits
 
 
+WIDEST_LINE_OF_SCROLLING_CODE = """pres => pres
+    .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+    .map(pre => pre.textContent.split("\\n").reduce((a, b) => a.length >= b.length ? a : b))"""
+
+
 @pytest.mark.parametrize("page", chapter_pages())
 def test_chapter_furniture_works(page, book, visit):
     record = visit((book / page).as_uri())
@@ -74,6 +79,9 @@ def test_chapter_furniture_works(page, book, visit):
     assert not content.is_visible(), "the solution is visible before it was asked for"
     first.locator("button.toggle-button").click()
     content.wait_for(state="visible", timeout=5_000)
+    # In a 1280-pixel-wide window, code fits the column: no code cell scrolls sideways.
+    too_wide = p.eval_on_selector_all("div.cell_input pre", WIDEST_LINE_OF_SCROLLING_CODE)
+    assert not too_wide, f"{page}: code wider than the column: {too_wide[:3]}"
     # Widgets, where a chapter has them, render to something visible.
     for widget in p.locator("div.jupyter-widgets").all():
         assert widget.bounding_box() and widget.bounding_box()["height"] > 0, "empty widget"
