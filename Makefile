@@ -11,7 +11,9 @@ BIN    := $(VENV)/bin
 # Offline copies of the JavaScript that renders widgets (no CDN at view time).
 HTML_MANAGER := @jupyter-widgets/html-manager@1.0.15
 REQUIREJS    := requirejs@2.3.7
-CHROMIUM     := /usr/bin/chromium
+# The browser for the browser tests; another Chromium-based one works too
+# (`make test CHROMIUM=/usr/bin/google-chrome`, as on GitHub's runners).
+CHROMIUM     ?= /usr/bin/chromium
 
 .PHONY: book test test-postgres lab learner bench clean
 
@@ -47,7 +49,7 @@ NBVAL := $(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanit
 # own: Playwright keeps an event loop running, where DBOS refuses its blocking calls).
 test: $(VENV)/installed $(CHROMIUM) book
 	$(NBVAL) notebooks tests --ignore=tests/browser
-	$(BIN)/python -m pytest tests/browser
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests/browser
 
 # The notebooks again, against a throwaway PostgreSQL server (removed afterwards, pass or fail).
 test-postgres: $(VENV)/installed
