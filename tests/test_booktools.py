@@ -1,8 +1,13 @@
 """The demo machinery does what the chapters rely on: real kills, nothing left running."""
 
 import logging
+import subprocess
+import sys
 import textwrap
 import time
+from pathlib import Path
+
+import booktools
 
 from booktools import Worker, run_script, show_ledger
 from booktools.logs import counted_log_lines
@@ -90,3 +95,31 @@ def test_counted_log_lines_counts_and_drops_only_the_matching_lines_and_only_ins
     assert contention.count == 2
     assert [record.getMessage() for record in caplog.records] == [
         "a warning worth seeing", "Contention detected after the block"]
+
+
+def test_a_worker_dies_with_the_process_that_started_it(tmp_path):
+    # The parent stands in for a kernel killed outright: SIGKILL, so no atexit, no clean-up.
+    write(tmp_path, "worker.py", """
+        import time
+        print("ready", flush=True)
+        time.sleep(60)
+    """)
+    write(tmp_path, "parent.py", f"""
+        import sys, time
+        sys.path.insert(0, {str(Path(booktools.__file__).parents[1])!r})
+        from booktools import Worker
+        worker = Worker("worker.py").start()
+        worker.wait_for("ready")
+        print(worker.proc.pid, flush=True)
+        time.sleep(60)
+    """)
+    parent = subprocess.Popen([sys.executable, "parent.py"], cwd=tmp_path,
+                              stdout=subprocess.PIPE, text=True)
+    worker_pid = int(parent.stdout.readline())
+    assert alive(worker_pid)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while alive(worker_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(worker_pid), "the worker outlived the process that started it"

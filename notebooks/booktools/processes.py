@@ -3,7 +3,9 @@
 A crash in this book is real: the child process is killed with SIGKILL, so
 it gets no chance to clean up, exactly like a power cut or an OOM kill.
 Nothing is left behind: each child runs in its own process group, and the
-whole group is killed and reaped.
+whole group is killed and reaped. On Linux a child also dies with the process
+that started it, however that one dies (a kernel killed outright by "Restart
+Kernel" on a stuck cell would otherwise leave its workers running).
 """
 
 from __future__ import annotations
@@ -21,6 +23,25 @@ from pathlib import Path
 
 _live: set[subprocess.Popen] = set()
 
+# The child asks Linux for SIGKILL when its parent dies, then becomes the script. (A launcher,
+# because Popen's preexec_fn is unsafe in a process with threads, such as a Jupyter kernel.)
+# Linux sends that signal when the parent *thread* ends: start children from a thread that
+# lives as long as they should, such as the kernel's main thread.
+_DIE_WITH_PARENT = """\
+import ctypes, os, signal, sys
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+if os.getppid() != int(sys.argv[1]):  # the parent died before that took effect
+    sys.exit(1)
+os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+"""
+
+
+def _command(args) -> list[str]:
+    python_args = [str(a) for a in args]
+    if sys.platform != "linux":
+        return [sys.executable, *python_args]
+    return [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *python_args]
+
 
 @dataclass
 class ScriptRun:
@@ -37,7 +58,7 @@ def _start(args, cwd, env) -> subprocess.Popen:
     # Inside Jupyter the kernel's own settings must not leak into the child.
     full_env.pop("MPLBACKEND", None)
     proc = subprocess.Popen(
-        [sys.executable, *[str(a) for a in args]],
+        _command(args),
         cwd=cwd,
         env=full_env,
         stdout=subprocess.PIPE,
