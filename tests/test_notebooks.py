@@ -90,9 +90,11 @@ def test_exercises_have_starter_solution_and_check(notebook):
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_code_fits_the_books_column(notebook):
-    """No code line over 90 characters: book/static/book.css fits 90 in the column."""
+    """book/static/book.css fits 90 characters of code in the column, and 82 in the indented
+    box of a solution; no code line is longer."""
     for number, cell in enumerate(code_cells(notebook)):
+        limit = 82 if "solution" in cell["metadata"].get("tags", []) else 90
         for line in "".join(cell["source"]).splitlines():
-            assert len(line) <= 90, (
+            assert len(line) <= limit, (
                 f"{notebook.name}, code cell {number}: {len(line)} characters: {line!r}"
             )
