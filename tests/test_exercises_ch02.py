@@ -12,6 +12,7 @@ import pytest
 from dbos import DBOS, SetWorkflowID
 
 from booktools.checks import ch02_workflows
+from support import checker_config
 
 LEDGER: dict[str, Path] = {}  # where charge_invoice writes, set by the fixture
 
@@ -20,13 +21,7 @@ LEDGER: dict[str, Path] = {}  # where charge_invoice writes, set by the fixture
 def dbos(tmp_path):
     DBOS.destroy()
     LEDGER["path"] = tmp_path / "ledger.txt"
-    DBOS(config={
-        "name": "ch02-exercise-tests",
-        "system_database_url": f"sqlite:///{tmp_path / 'system.sqlite'}",
-        "application_version": "test",
-        "log_level": "WARNING",
-        "notification_listener_polling_interval_sec": 0.05,
-    })
+    DBOS(config=checker_config("ch02-exercise-tests", tmp_path / "system.sqlite"))
     DBOS.launch()
     yield LEDGER["path"]
     DBOS.destroy()

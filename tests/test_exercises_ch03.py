@@ -10,19 +10,16 @@ from dbos import DBOS, SQLAlchemyDatasource
 
 from booktools.checks import ch03_steps
 from booktools.checks.ch03_steps import InventoryError, RefundService
+from support import checker_config
 
 
 @pytest.fixture(scope="module")
 def shop_db(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ch03")
     DBOS.destroy()
-    DBOS(config={
-        "name": "ch03-checker-tests",
-        "system_database_url": f"sqlite:///{folder / 'dbos_system.sqlite'}",
-        "application_version": "test",
-        "log_level": "ERROR",  # the retries log warnings with tracebacks
-        "notification_listener_polling_interval_sec": 0.05,
-    })
+    # ERROR: the retries log warnings with tracebacks
+    DBOS(config=checker_config("ch03-checker-tests", folder / "dbos_system.sqlite",
+                               log_level="ERROR"))
     shop_url = f"sqlite:///{folder / 'shop.sqlite'}"
     engine = sa.create_engine(shop_url)
     with engine.begin() as conn:

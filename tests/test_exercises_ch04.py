@@ -9,6 +9,7 @@ import pytest
 from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
 
 from booktools.checks import ch04_queues
+from support import checker_config
 
 
 @DBOS.step()
@@ -33,13 +34,7 @@ def launched_dbos(tmp_path_factory):
 
     def launch():
         DBOS.destroy()
-        DBOS(config={
-            "name": "ch04-checks",
-            "system_database_url": f"sqlite:///{database}",
-            "application_version": "ch04-checks",
-            "log_level": "WARNING",
-            "notification_listener_polling_interval_sec": 0.05,
-        })
+        DBOS(config=checker_config("ch04-checks", database))
         DBOS.launch()
         DBOS.register_queue("refresh", polling_interval_sec=0.1)
         DBOS.register_queue("elsewhere", polling_interval_sec=0.1)

@@ -8,26 +8,18 @@ import pytest
 from dbos import DBOS
 
 from booktools.checks import ch05_communication as ch05
+from support import assert_wrong, checker_config
 
 
 @pytest.fixture(scope="module")
 def dbos(tmp_path_factory):
     DBOS.destroy()
     database = tmp_path_factory.mktemp("ch05") / "checks.sqlite"
-    DBOS(config={
-        "name": "ch05-checks",
-        "system_database_url": f"sqlite:///{database}",
-        "application_version": "ch05-tests",
-        "log_level": "WARNING",
-        "notification_listener_polling_interval_sec": 0.05,
-    })
+    DBOS(config=checker_config("ch05-checks", database))
     DBOS.launch()
     yield
     DBOS.destroy()
 
-
-def assert_wrong(feedback, hint):
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
 
 
 # --- exercise 1: wait_for_decision -------------------------------------------

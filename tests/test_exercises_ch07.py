@@ -14,6 +14,7 @@ import pytest
 from dbos import DBOS, SetWorkflowID
 
 from booktools.checks import ch07_patterns
+from support import assert_wrong, checker_config
 
 
 class ShippingFailed(Exception):
@@ -81,13 +82,7 @@ def book_courier(order):
 def app(tmp_path):
     DBOS.destroy()
     LEDGER["path"] = tmp_path / "ledger.txt"
-    DBOS(config={
-        "name": "ch07-checks",
-        "system_database_url": f"sqlite:///{tmp_path / 'dbos.sqlite'}",
-        "application_version": "test",
-        "log_level": "ERROR",
-        "notification_listener_polling_interval_sec": 0.05,
-    })
+    DBOS(config=checker_config("ch07-checks", tmp_path / "dbos.sqlite", log_level="ERROR"))
     DBOS.launch()
     yield SimpleNamespace(
         ledger=LEDGER["path"], apply_payment=apply_payment, send_digest=send_digest,
@@ -97,9 +92,6 @@ def app(tmp_path):
     )
     DBOS.destroy()
 
-
-def assert_wrong(feedback, hint):
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
 
 
 # --- exercise 1: receive_webhook ----------------------------------------------

@@ -10,20 +10,15 @@ import pytest
 from dbos import DBOS, SetWorkflowID
 
 from booktools.checks import ch09_operations
+from support import checker_config
 
 
 @pytest.fixture()
 def dbos(tmp_path):
     DBOS.destroy()
-    DBOS(
-        config={
-            "name": "ch09-checker-test",
-            "system_database_url": f"sqlite:///{tmp_path / 'dbos.sqlite'}",
-            "application_version": "test",
-            "log_level": "CRITICAL",  # the checkers fail workflows on purpose
-            "notification_listener_polling_interval_sec": 0.05,
-        }
-    )
+    # CRITICAL: the checkers fail workflows on purpose
+    DBOS(config=checker_config("ch09-checker-test", tmp_path / "dbos.sqlite",
+                               log_level="CRITICAL"))
     DBOS.launch()
     yield
     DBOS.destroy()

@@ -12,6 +12,7 @@ from dbos import DBOS
 
 from booktools import bench  # noqa: F401  (registers one_step_workflow, steps_workflow)
 from booktools.checks import ch11_costs
+from support import checker_config
 
 WAREHOUSE: dict[str, Path] = {}  # set by the fixture
 from booktools.exercises import off_the_event_loop  # noqa: E402
@@ -82,13 +83,7 @@ def launched_dbos(tmp_path_factory):
 
     def launch():
         DBOS.destroy()
-        DBOS(config={
-            "name": "ch11-checks",
-            "system_database_url": f"sqlite:///{folder / 'checks.sqlite'}",
-            "application_version": "ch11-checks",
-            "log_level": "WARNING",
-            "notification_listener_polling_interval_sec": 0.05,
-        })
+        DBOS(config=checker_config("ch11-checks", folder / "checks.sqlite"))
         DBOS.launch()
 
     off_the_event_loop(launch)

@@ -24,26 +24,18 @@ from order_service.workflows import (
     reserve_stock,
     ship_parcel,
 )
+from support import assert_wrong, checker_config
 
 
 @pytest.fixture(scope="module")
 def dbos(tmp_path_factory):
     DBOS.destroy()
     database = tmp_path_factory.mktemp("ch12") / "checks.sqlite"
-    DBOS(config={
-        "name": "ch12-checks",
-        "system_database_url": f"sqlite:///{database}",
-        "application_version": "ch12-tests",
-        "log_level": "WARNING",
-        "notification_listener_polling_interval_sec": 0.05,
-    })
+    DBOS(config=checker_config("ch12-checks", database))
     DBOS.launch()
     yield
     DBOS.destroy()
 
-
-def assert_wrong(feedback, hint):
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
 
 
 # --- exercise 1: loyalty points -----------------------------------------------
