@@ -15,7 +15,7 @@ REQUIREJS    := requirejs@2.3.7
 # (`make test CHROMIUM=/usr/bin/google-chrome`, as on GitHub's runners).
 CHROMIUM     ?= /usr/bin/chromium
 
-.PHONY: book test test-postgres lab learner bench clean
+.PHONY: book test test-postgres lab learner bench clean execute
 
 $(VENV)/installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,10 @@ learner: $(VENV)/installed
 # DBOS_SYSTEM_DATABASE_URL, else a throwaway one from the machine's PostgreSQL binaries).
 bench: $(VENV)/installed
 	cd notebooks && ../$(BIN)/python -m booktools.bench
+
+# Re-execute chapters and store their outputs (all of them, or NB="notebooks/02_workflows.ipynb ...").
+execute: $(VENV)/installed
+	$(BIN)/python scripts/execute_notebooks.py $(NB)
 
 clean:
 	rm -rf _build web_vendor notebooks/scratch learner-edition
