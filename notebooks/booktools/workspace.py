@@ -7,6 +7,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from .preflight import check as check_python_and_sqlite
+
 # Every chapter works under notebooks/scratch/<chapter>/ (ignored by git).
 SCRATCH = Path(__file__).resolve().parent.parent / "scratch"
 
@@ -34,7 +36,11 @@ def fresh_workspace(chapter: str) -> Workspace:
     file inside the folder, so deleting the folder deletes the database. When
     DBOS_SYSTEM_DATABASE_URL points at Postgres, the chapter gets a database of
     its own on that server, named after the chapter.
+
+    First it checks this Python and its SQLite can run the book, and if not, stops the chapter
+    with one sentence on what to do (booktools/preflight.py), before DBOS gets to fail obscurely.
     """
+    check_python_and_sqlite()
     folder = SCRATCH / chapter
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
