@@ -1,10 +1,12 @@
 # Durable Python with DBOS: every command a reader or CI needs.
-#   make book   build the executed HTML book into _build/html
-#   make test   build the book, then run every notebook under nbval (strict), the tests in
-#               tests/ and the browser tests of the built book
-#   make test-postgres   the notebooks again, against a throwaway PostgreSQL server
+#   make book   build the HTML book into _build/html from the notebooks' stored outputs
+#   make test   run every notebook under strict nbval and the learner edition, the tests in
+#               tests/, build the book and test it in a browser; prints each stage's time
+#   make test-postgres   the notebooks against a throwaway PostgreSQL server, Run All twice
 #   make lab    open the notebooks in JupyterLab
 
+# Python 3.11 first: it runs the book with any SQLite (notebooks/booktools/preflight.py says why
+# 3.12+ needs SQLite 3.42+). Another one: make PYTHON=/path/to/python3.x
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -15,17 +17,25 @@ REQUIREJS    := requirejs@2.3.7
 # (`make test CHROMIUM=/usr/bin/google-chrome`, as on GitHub's runners).
 CHROMIUM     ?= /usr/bin/chromium
 
-.PHONY: book test test-postgres lab learner bench clean execute
+# Each stage of a target says how long it took; make test lists them all at its end.
+STAGE := scripts/stage.sh
 
+.PHONY: book book-fresh test test-postgres soak lab lab-learner learner bench clean execute stage-times-reset
+
+# The pre-flight check names the Python and SQLite and stops on a combination that cannot run
+# the book, before anything is installed.
 $(VENV)/installed: requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@test -n "$(PYTHON)" || { echo "No python3.11 or python3 found: install Python 3.11." >&2; exit 1; }
+	$(PYTHON) notebooks/booktools/preflight.py
+	$(STAGE) "set-up: .venv and pinned packages" sh -c '$(PYTHON) -m venv $(VENV) \
+		&& $(BIN)/python -m pip install --quiet --upgrade pip \
+		&& $(BIN)/python -m pip install --quiet -r requirements.txt'
 	touch $@
 
 web_vendor/require.js:
 	rm -rf web_vendor && mkdir -p web_vendor/npm web_vendor/@jupyter-widgets/html-manager/dist
-	cd web_vendor/npm && npm pack --silent $(HTML_MANAGER) $(REQUIREJS) >/dev/null
+	$(STAGE) "set-up: widget JavaScript from npm" \
+		sh -c 'cd web_vendor/npm && npm pack --silent $(HTML_MANAGER) $(REQUIREJS) >/dev/null'
 	tar -xzf web_vendor/npm/jupyter-widgets-html-manager-*.tgz -C web_vendor --strip-components=2 \
 		'package/dist/embed-amd.js' 'package/dist/embed.js.LICENSE.txt'
 	# The widgets' icon fonts, where embed-amd.js looks for them (its "CDN" is ../_static/).
@@ -36,32 +46,71 @@ web_vendor/require.js:
 	tar -xzf web_vendor/npm/requirejs-*.tgz -C web_vendor --strip-components=1 package/require.js
 	rm -rf web_vendor/npm
 
+# The book shows the notebooks' stored outputs (_config.yml: execute_notebooks "off"): the
+# outputs strict nbval compares in make test, so the published book is what CI proved current.
 book: $(VENV)/installed web_vendor/require.js
 	rm -rf _build/html _build/.doctrees
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(STAGE) "book from stored outputs" $(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "Open the book: file://$(CURDIR)/_build/html/index.html"
+
+# The book with every notebook executed afresh during the build (into the build only: the
+# notebooks on disk keep their outputs). `make execute` is the way to store new outputs.
+book-fresh: $(VENV)/installed web_vendor/require.js
+	rm -rf _build/html _build/.doctrees _build/.jupyter_cache
+	mkdir -p _build
+	sed 's/^\(  execute_notebooks:\) .*/\1 force/' _config.yml > _build/config-fresh.yml
+	$(STAGE) "book, every notebook executed" $(BIN)/jupyter-book build . \
+		--config _build/config-fresh.yml -W -n --keep-going
 	@echo "Open the book: file://$(CURDIR)/_build/html/index.html"
 
 # Strict nbval: every cell re-run, every stored output compared (after the sanitizer).
 NBVAL := $(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	--nbval-cell-timeout=120
 
-# Everything: the notebooks, the tests in tests/, and the built book in a real browser (on its
-# own: Playwright keeps an event loop running, where DBOS refuses its blocking calls).
-test: $(VENV)/installed $(CHROMIUM) book
-	$(NBVAL) notebooks tests --ignore=tests/browser
-	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests/browser
+# Everything, each chapter executed twice: once under strict nbval (every stored output compared:
+# what the book shows) and once as the learner edition (no solutions; every check says "Not done
+# yet"). Run All twice in one kernel is test-postgres's run. The browser tests run on their own:
+# Playwright keeps an event loop running, where DBOS refuses its blocking calls.
+test: stage-times-reset $(VENV)/installed $(CHROMIUM) book
+	$(STAGE) "notebooks, strict nbval (SQLite)" $(NBVAL) notebooks
+	$(STAGE) "tests/: learner edition, checkers, capstone, ..." \
+		$(BIN)/python -m pytest tests --ignore=tests/browser
+	$(STAGE) "browser tests of the built book" \
+		env CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests/browser
+	@$(STAGE) --summary
 
-# The notebooks again, against a throwaway PostgreSQL server (removed afterwards, pass or fail).
-test-postgres: $(VENV)/installed
-	scripts/with_postgres.sh $(NBVAL) notebooks
+# Strict nbval against a throwaway PostgreSQL server (removed afterwards, pass or fail), each
+# notebook run twice in one kernel: run 1 compared with the stored outputs, run 2 must not fail.
+test-postgres: stage-times-reset $(VENV)/installed
+	$(STAGE) "notebooks, strict nbval + Run All twice (Postgres)" \
+		scripts/with_postgres.sh $(NBVAL) --run-all-twice notebooks
+	@$(STAGE) --summary
+
+# Flakes counted: strict nbval N times on SQLite, then N times on Postgres, with two busy loops
+# taking the machine's cores; prints how often each cell failed.
+#   make soak N=10 [BACKENDS=sqlite] [NB="notebooks/02_workflows.ipynb ..."]
+N ?= 10
+soak: $(VENV)/installed
+	$(BIN)/python scripts/soak.py --runs $(N) $(if $(BACKENDS),--backends $(BACKENDS)) $(NB)
+
+stage-times-reset:
+	@rm -f _build/stage-times.txt
 
 # Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 $(CHROMIUM):
 	apt-get install -y --no-install-recommends chromium \
 		|| (apt-get update && apt-get install -y --no-install-recommends chromium)
 
+# JupyterLab on the repository, opening chapter 0 (book/ is reachable: chapters link to it).
 lab: $(VENV)/installed
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/00_why_durable_execution.ipynb
+
+# JupyterLab on the workshop hand-out (built first if it is not there).
+lab-learner: $(VENV)/installed learner-edition/README.md
+	cd learner-edition && ../$(BIN)/jupyter lab notebooks/00_why_durable_execution.ipynb
+
+learner-edition/README.md:
+	$(MAKE) learner
 
 # Workshop hand-out: the chapters without their solutions, in learner-edition/.
 learner: $(VENV)/installed

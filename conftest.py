@@ -1,21 +1,84 @@
-"""Report how long each notebook took under nbval, at the end of `make test`."""
+"""Run All twice under nbval, and each chapter's seconds reported at the end of a test run.
 
+`pytest --nbval --run-all-twice notebooks/` runs each notebook's cells as nbval does (every
+stored output compared), then all of them again in the same kernel with outputs unchecked, as a
+learner pressing Run All a second time: any cell that raises then fails the run. So one kernel
+proves both promises, and a chapter is executed twice instead of three times.
+"""
+
+import re
 from collections import defaultdict
 from pathlib import Path
 
-_seconds: dict[str, float] = defaultdict(float)
+RUN_AGAIN = ", Run All again"
+# (chapter, what ran it) -> seconds, kernel start included.
+_seconds: dict[tuple[str, str], float] = defaultdict(float)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--run-all-twice", action="store_true",
+        help="nbval: after a notebook's cells, run them all again in the same kernel "
+             "(outputs unchecked; a cell that raises fails)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("run_all_twice"):
+        return
+    from nbval.plugin import IPyNbCell
+
+    with_second_runs = []
+    for position, item in enumerate(items):
+        with_second_runs.append(item)
+        following = items[position + 1] if position + 1 < len(items) else None
+        last_of_its_notebook = (
+            isinstance(item, IPyNbCell)
+            and not (isinstance(following, IPyNbCell) and following.parent is item.parent)
+        )
+        if last_of_its_notebook:
+            first_run = [i for i in items if isinstance(i, IPyNbCell) and i.parent is item.parent]
+            with_second_runs.extend(_run_again(cell) for cell in first_run)
+    items[:] = with_second_runs
+
+
+def _run_again(first: "IPyNbCell") -> "IPyNbCell":
+    """The same cell, in the same kernel (its parent holds it), its output not compared."""
+    options = first.options.copy()
+    options["check"] = False
+    return type(first).from_parent(
+        first.parent, name=first.name + RUN_AGAIN, cell_num=first.cell_num,
+        cell=first.cell, options=options,
+    )
 
 
 def pytest_runtest_logreport(report):
     path = report.location[0] if report.location else report.nodeid.split("::")[0]
     if path.endswith(".ipynb"):
-        _seconds[path] += report.duration
+        run = "Run All again" if report.nodeid.endswith(RUN_AGAIN) else "nbval"
+        _seconds[(Path(path).name, run)] += report.duration
+        return
+    # Tests parametrized by chapter (the learner edition): [00_why_durable_execution.ipynb].
+    chapter = re.search(r"\[([^\]]+\.ipynb)\]$", report.nodeid)
+    if chapter:
+        test = report.nodeid.split("::")[-1].split("[")[0]
+        _seconds[(chapter.group(1), test)] += report.duration
 
 
 def pytest_terminal_summary(terminalreporter):
     if not _seconds:
         return
-    terminalreporter.section("notebook timings (seconds, kernel start included)")
-    for path, seconds in sorted(_seconds.items()):
-        terminalreporter.write_line(f"{seconds:7.1f}  {Path(path).name}")
-    terminalreporter.write_line(f"{sum(_seconds.values()):7.1f}  total")
+    chapters = sorted({chapter for chapter, _ in _seconds})
+    runs = sorted({run for _, run in _seconds}, key=lambda run: (run != "nbval", run))
+    terminalreporter.section("seconds per chapter (kernel start included)")
+    terminalreporter.write_line("  ".join(f"{run:>14.14}" for run in runs) + "  chapter")
+    for chapter in chapters:
+        cells = "  ".join(
+            f"{_seconds[(chapter, run)]:14.1f}" if (chapter, run) in _seconds else " " * 14
+            for run in runs
+        )
+        terminalreporter.write_line(f"{cells}  {chapter}")
+    totals = "  ".join(
+        f"{sum(s for (_, r), s in _seconds.items() if r == run):14.1f}" for run in runs
+    )
+    terminalreporter.write_line(f"{totals}  total")
