@@ -4,8 +4,10 @@
 
 The exercise cells (tagged `starter`) stay, so learners fill them in; the check cells then say
 "Not done yet" instead of failing, and the notebook still runs top to bottom. The helpers in
-notebooks/booktools (and chapter 12's application, notebooks/order_service) are copied alongside,
-so the folder works on its own (hand it out as a zip).
+notebooks/booktools (and chapter 14's application, notebooks/order_service) are copied alongside,
+with the reference pages the chapters link to (book/*.md), the packages a learner needs
+(requirements.txt, without the book's build and test tools) and a README with the commands that
+start it, so the folder works on its own (hand it out as a zip).
 """
 
 import shutil
@@ -32,9 +34,40 @@ def learner_cells(cells):
     return kept
 
 
+README = """\
+# Durable Python with DBOS: the workshop edition
+
+Every chapter of the book, with its exercises and without their solutions. You need Python 3.11.
+
+    python3.11 -m venv .venv && .venv/bin/pip install -r requirements.txt
+    .venv/bin/jupyter lab notebooks/00_why_durable_execution.ipynb
+
+(On Windows: `py -3.11 -m venv .venv`, then `.venv\\Scripts\\pip` and `.venv\\Scripts\\jupyter`.)
+
+Work through a chapter top to bottom with Shift+Enter, or run it all (*Run > Run All Cells*) and
+then do its exercises: write your answer in the cell under each exercise, run it, then run the
+check below it. Each check tells you what is right, or what is missing and why.
+
+Each chapter keeps its files (and its SQLite database) in `notebooks/scratch/`. To run the chapters
+against Postgres instead, set `DBOS_SYSTEM_DATABASE_URL` to a Postgres URL before starting JupyterLab.
+"""
+
+
+def learner_requirements() -> str:
+    """The book's pinned packages, up to (not including) the tools that build and test the book."""
+    text = (ROOT / "requirements.txt").read_text().split("# Building the book")[0]
+    pins = text[text.index("# The library the book teaches"):]
+    return "# What the chapters need, pinned as in the book.\n\n" + pins.rstrip() + "\n"
+
+
 def make_learner_edition(output: Path) -> list[Path]:
     shutil.rmtree(output, ignore_errors=True)
     (output / "notebooks").mkdir(parents=True)
+    (output / "book").mkdir()
+    (output / "README.md").write_text(README)
+    (output / "requirements.txt").write_text(learner_requirements())
+    for page in ("setup", "cheatsheet", "glossary"):
+        shutil.copy(ROOT / "book" / f"{page}.md", output / "book")
     for package in ("booktools", "order_service"):
         shutil.copytree(
             ROOT / "notebooks" / package, output / "notebooks" / package,

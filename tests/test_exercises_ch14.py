@@ -1,4 +1,4 @@
-"""Chapter 12's checkers accept the solutions and explain typical wrong answers.
+"""Chapter 14's checkers accept the solutions and explain typical wrong answers.
 
 check_points runs the learner's workflow, so these tests launch DBOS on a
 SQLite file of their own and destroy it afterwards. The variants below are
@@ -13,7 +13,7 @@ import httpx
 import pytest
 from dbos import DBOS
 
-from booktools.checks import ch12_capstone as ch12
+from booktools.checks import ch14_capstone as ch14
 from order_service import loyalty
 from order_service.warehouse import CarrierRefused
 from order_service.workflows import (
@@ -30,8 +30,8 @@ from support import assert_wrong, checker_config
 @pytest.fixture(scope="module")
 def dbos(tmp_path_factory):
     DBOS.destroy()
-    database = tmp_path_factory.mktemp("ch12") / "checks.sqlite"
-    DBOS(config=checker_config("ch12-checks", database))
+    database = tmp_path_factory.mktemp("ch14") / "checks.sqlite"
+    DBOS(config=checker_config("ch14-checks", database))
     DBOS.launch()
     yield
     DBOS.destroy()
@@ -107,30 +107,30 @@ def points_double(order_id: str, email: str, amount: int) -> None:
     loyalty.add_points(email, 2 * amount, idempotency_key=f"{order_id}/points")
 
 
-solution = as_workflow("ch12_solution", order_workflow(award_points))
-starter = as_workflow("ch12_starter", order_workflow(lambda *args: None))
-with_undecorated = as_workflow("ch12_undecorated", order_workflow(points_undecorated))
-without_retries = as_workflow("ch12_no_retries", order_workflow(points_without_retries))
-without_key = as_workflow("ch12_no_key", order_workflow(points_without_key))
-with_random_key = as_workflow("ch12_random_key", order_workflow(points_with_random_key))
-keyed_by_customer = as_workflow("ch12_customer_key",
+solution = as_workflow("ch14_solution", order_workflow(award_points))
+starter = as_workflow("ch14_starter", order_workflow(lambda *args: None))
+with_undecorated = as_workflow("ch14_undecorated", order_workflow(points_undecorated))
+without_retries = as_workflow("ch14_no_retries", order_workflow(points_without_retries))
+without_key = as_workflow("ch14_no_key", order_workflow(points_without_key))
+with_random_key = as_workflow("ch14_random_key", order_workflow(points_with_random_key))
+keyed_by_customer = as_workflow("ch14_customer_key",
                                 order_workflow(points_keyed_by_customer))
-doubled = as_workflow("ch12_double", order_workflow(points_double))
+doubled = as_workflow("ch14_double", order_workflow(points_double))
 before_shipping = as_workflow(
-    "ch12_before_shipping", order_workflow(award_points, award_before_shipping=True))
-never_called = as_workflow("ch12_never_called", order_workflow(lambda *args: None))
+    "ch14_before_shipping", order_workflow(award_points, award_before_shipping=True))
+never_called = as_workflow("ch14_never_called", order_workflow(lambda *args: None))
 undecorated_workflow = order_workflow(award_points)
 
 
 def test_points_accepts_the_solution(dbos):
-    feedback = ch12.check_points(solution, award_points)
+    feedback = ch14.check_points(solution, award_points)
     assert feedback.ok, feedback
 
 
 def test_points_starter_is_not_done_yet(dbos):
-    assert ch12.check_points(starter, points_starter_step).status == "todo"
+    assert ch14.check_points(starter, points_starter_step).status == "todo"
     # The notebook's starter: neither function decorated yet.
-    assert ch12.check_points(order_workflow(points_starter_step),
+    assert ch14.check_points(order_workflow(points_starter_step),
                              points_starter_step).status == "todo"
 
 
@@ -151,12 +151,12 @@ def test_points_starter_is_not_done_yet(dbos):
          "double points", "before shipping", "never called", "workflow undecorated"],
 )
 def test_points_explains_wrong_answers(dbos, workflow, step, hint):
-    assert_wrong(ch12.check_points(workflow, step), hint)
+    assert_wrong(ch14.check_points(workflow, step), hint)
 
 
 def test_points_puts_things_back(dbos, monkeypatch):
     monkeypatch.setenv("ORDER_SERVICE_DATA", "where-the-notebook-keeps-its-ledgers")
-    ch12.check_points(without_retries, points_without_retries)
+    ch14.check_points(without_retries, points_without_retries)
     assert loyalty._lost["answers"] == 0  # the programme is reliable again
     assert os.environ["ORDER_SERVICE_DATA"] == "where-the-notebook-keeps-its-ledgers"
 
@@ -289,12 +289,12 @@ def not_async(client, order):
 
 
 def test_client_accepts_the_solution():
-    feedback = ch12.check_place_order_reliably(reliable)
+    feedback = ch14.check_place_order_reliably(reliable)
     assert feedback.ok, feedback
 
 
 def test_client_starter_is_not_done_yet():
-    assert ch12.check_place_order_reliably(client_starter).status == "todo"
+    assert ch14.check_place_order_reliably(client_starter).status == "todo"
 
 
 @pytest.mark.parametrize(
@@ -313,4 +313,4 @@ def test_client_starter_is_not_done_yet():
     ],
 )
 def test_client_explains_wrong_answers(function, hint):
-    assert_wrong(ch12.check_place_order_reliably(function), hint)
+    assert_wrong(ch14.check_place_order_reliably(function), hint)

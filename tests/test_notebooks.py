@@ -74,18 +74,77 @@ def test_chapter_starts_from_a_fresh_workspace(notebook):
     )
 
 
+def is_check(cell: dict) -> bool:
+    return cell["cell_type"] == "code" and bool(re.search(r"^check_\w+\(", "".join(cell["source"]), re.M))
+
+
+def exercises(path: Path) -> list[list[dict]]:
+    """Each exercise's cells, from its statement to the end of its solution."""
+    found, current = [], None
+    for cell in json.loads(path.read_text())["cells"]:
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and "```{exercise}" in text:
+            current = []
+            found.append(current)
+        if current is not None:
+            current.append(cell)
+            if cell["cell_type"] == "markdown" and "{solution-end}" in text:
+                current = None
+    return found
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
-def test_exercises_have_starter_solution_and_check(notebook):
-    """Exercise convention: a starter cell, a solution cell, then a check that prints feedback."""
-    cells = code_cells(notebook)
-    tags = [set(c["metadata"].get("tags", [])) for c in cells]
-    starters = sum("starter" in t for t in tags)
-    solutions = sum("solution" in t for t in tags)
-    checks = [c for c in cells if re.search(r"^check_\w+\(", "".join(c["source"]), re.M)]
-    assert starters >= 1 and solutions >= 1, f"{notebook.name}: no exercise (starter + solution cells)"
-    assert len(checks) >= starters, f"{notebook.name}: every exercise needs a check cell"
-    for check in checks:
-        assert "✅ Correct" in output_text(check), f"{notebook.name}: a solution does not pass its check"
+def test_each_exercise_is_checked_before_its_solution_runs(notebook):
+    """Statement, starter, its check, then the solution (collapsed) and the solution's check.
+
+    The learner's check comes before any solution cell, so stepping with Shift+Enter from a
+    wrong answer reaches "Not yet", never a solution that redefines the answer."""
+    found = exercises(notebook)
+    assert found, f"{notebook.name}: no exercise"
+    for cells in found:
+        label = re.search(r":label: ([\w-]+)", "".join(cells[0]["source"])).group(1)
+        code = [c for c in cells if c["cell_type"] == "code"]
+        starter = next(i for i, c in enumerate(code) if "starter" in c["metadata"].get("tags", []))
+        solutions = [i for i, c in enumerate(code) if "solution" in c["metadata"].get("tags", [])]
+        assert solutions, f"{label}: no solution cell"
+        assert is_check(code[starter + 1]), f"{label}: the cell after the starter must be its check"
+        assert starter + 1 < solutions[0], f"{label}: a solution cell runs before the check"
+        assert "Not done yet" in output_text(code[starter + 1]), (
+            f"{label}: the check on the unchanged starter should say 'Not done yet'")
+        solution_check = code[-1]
+        assert is_check(solution_check) and solutions[-1] < len(code) - 1, (
+            f"{label}: the solution ends with its own check")
+        assert "✅ Correct" in output_text(solution_check), f"{label}: the solution fails its check"
+        for cell in [code[i] for i in solutions] + [solution_check]:
+            assert cell["metadata"].get("jupyter", {}).get("source_hidden"), (
+                f"{label}: solution code must be collapsed in JupyterLab (jupyter.source_hidden)")
+        assert solution_check["metadata"]["jupyter"].get("outputs_hidden"), (
+            f"{label}: the solution's verdict gives the answer away; hide its output in JupyterLab")
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_opens_unmodified_in_jupyterlab(notebook):
+    """A kernelspec, so JupyterLab does not mark an untouched chapter as modified."""
+    metadata = json.loads(notebook.read_text())["metadata"]
+    assert metadata.get("kernelspec", {}).get("name") == "python3", notebook.name
+    assert "jupytext" not in metadata, f"{notebook.name}: leftover jupytext metadata"
+
+
+# Markup JupyterLab (with jupyterlab-myst) cannot show: roles it cannot resolve across notebooks.
+RAW_IN_JUPYTERLAB = re.compile(r"\{(ref|doc|numref|term|eq)\}`")
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_markup_reads_the_same_in_jupyterlab(notebook):
+    """Cross-references are markdown links with their own text: `[the retries](#ch03-retries)`
+    resolves in the HTML book and reads as a link in JupyterLab, where a `{ref}` role to another
+    notebook shows as a warning and the bare label."""
+    for number, cell in enumerate(json.loads(notebook.read_text())["cells"]):
+        if cell["cell_type"] == "markdown":
+            text = "".join(cell["source"])
+            assert not RAW_IN_JUPYTERLAB.search(text), f"{notebook.name}, cell {number}: {text[:80]!r}"
+            for empty in re.findall(r"\[\]\(#[\w-]+\)", text):
+                raise AssertionError(f"{notebook.name}, cell {number}: {empty} has no link text")
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)

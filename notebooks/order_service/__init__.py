@@ -1,6 +1,6 @@
 """A small order service: FastAPI in front, DBOS workflows behind.
 
-The capstone of *Durable Python with DBOS* (chapter 12) serves it with uvicorn,
+The capstone of *Durable Python with DBOS* (chapter 14) serves it with uvicorn,
 sends it a burst of orders, kills it with SIGKILL and restarts it.
 
 - app.py        the FastAPI application; DBOS is configured and launched in

@@ -4,7 +4,7 @@ It credits points to a customer. Like the payment provider it accepts an
 idempotency key, but it does not insist on one: without a key, every request
 credits points. Its network is unreliable: `lose_answers(n)` makes the next n
 answers go missing after the points were credited, as when a request times
-out on its way back. (The order workflow does not use it yet: chapter 12's
+out on its way back. (The order workflow does not use it yet: chapter 14's
 first exercise adds the step.)
 """
 

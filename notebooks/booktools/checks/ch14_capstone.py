@@ -1,4 +1,4 @@
-"""Checkers for chapter 12, the capstone order service.
+"""Checkers for chapter 14, the capstone order service.
 
 check_points runs the learner's workflow for real on the DBOS instance the
 notebook launched, with the order service's stand-ins writing to a temporary
@@ -73,7 +73,7 @@ def _stand_ins_in(folder: str):
 def _run_order(workflow, order: dict, wait_limit: float = 20) -> WorkflowRun:
     from dbos import DBOS, SetWorkflowID
 
-    workflow_id = f"ch12-check-points-{uuid.uuid4()}"
+    workflow_id = f"ch14-check-points-{uuid.uuid4()}"
     with SetWorkflowID(workflow_id):
         handle = DBOS.start_workflow(workflow, order)
     return finish_or_cancel(workflow_id, handle, wait_limit)
