@@ -78,3 +78,28 @@ def test_plot_draws_one_bar_per_task_and_the_limit():
 def test_plot_refuses_nothing_to_draw():
     with pytest.raises(ValueError):
         plot_timeline([])
+
+
+def test_a_timeline_is_described_in_words_that_end_with_its_point():
+    from booktools.timeline import describe_timeline
+
+    tasks = spans((0, 1), (0.2, 1.5), (1, 2), group="local")
+    text = describe_timeline(tasks, "at most 2 ran at once", tasks="jobs", colour_by="process",
+                             limit=2, period=1.0)
+    assert text.startswith("Timeline of 3 jobs, one horizontal bar each")
+    assert "colour shows its process" in text and "limit of 2" in text and "every 1 s" in text
+    assert text.endswith("At most 2 ran at once.")
+    assert "local" not in text  # which process ran what changes from run to run
+
+
+def test_show_figure_prints_its_description_under_the_figure(capsys):
+    from booktools.timeline import CAPTION_PREFIX, show_figure, show_timeline
+
+    show_timeline(spans((0, 1), (0.5, 2)), "both ran at once", limit=2)
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1].startswith(CAPTION_PREFIX + "Timeline of 2 tasks")
+    assert out[-1].endswith("Both ran at once.")
+    fig = plot_timeline(spans((0, 1)))
+    with pytest.raises(ValueError, match="description"):
+        show_figure(fig, "  ")
+    plt.close(fig)

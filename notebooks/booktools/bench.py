@@ -596,6 +596,36 @@ def plot_steps(results: list[Costs]):
     return fig
 
 
+def describe_costs(results: list[Costs]) -> str:
+    """plot_costs in words (for its alt text and the caption line under it)."""
+    backends = " and ".join(c.backend for c in results)
+    return (f"Bar chart, one panel per backend ({backends}), log scale: the time of a plain "
+            "call, a step in a workflow, a one-step workflow and a queued workflow, each "
+            "against a dashed red line at the floor (one committed write) with its ratio to "
+            "the floor above the bar; hatching marks the part of a step and a workflow that "
+            "was CPU time. A plain call is far below the floor; every DBOS operation is a "
+            "multiple of it.")
+
+
+def describe_throughput(results: list[Costs]) -> str:
+    """plot_throughput in words."""
+    backends = " and ".join(c.backend for c in results)
+    return (f"Bar chart, log scale, three bars per backend ({backends}): committed writes "
+            "per second (the floor), one-step workflows per second called directly, and "
+            "queued; the labels give each rate and the time per workflow as a multiple of the "
+            "floor. Workflows called directly run at a fraction of the floor's rate.")
+
+
+def describe_steps(results: list[Costs]) -> str:
+    """plot_steps in words."""
+    backends = " and ".join(c.backend for c in results)
+    steps = ", ".join(str(s) for s in STEP_COUNTS)
+    return (f"Line chart, log-log: milliseconds per workflow against steps per workflow "
+            f"({steps}), one solid line per backend ({backends}) beside a dashed line at the "
+            "floor times the workflow's committed writes. The cost grows in step with the "
+            "number of steps, close to a straight line: a fixed price per step.")
+
+
 # --- The script ----------------------------------------------------------------------
 
 

@@ -153,3 +153,65 @@ def plot_timeline(
     counts.set_xlim(left=min(0.0, ordered[0].start - zero))
     fig.tight_layout()
     return fig
+
+
+# --- Figures that say what they show ---------------------------------------------------
+# A chart teaches nothing to a reader who cannot see it. Every figure in the book is shown
+# with `show_figure`, which prints a one-line description under it ("Figure: ..."): JupyterLab
+# shows that line under the plot, and the HTML book also uses it as the image's alt text
+# (book/ext/book_a11y.py copies it there). So write the description with the figure, and say
+# what it shows in facts that are the same on every run (nbval compares the line).
+
+CAPTION_PREFIX = "Figure: "
+
+
+def describe_timeline(
+    spans: Sequence[Span],
+    finding: str,
+    *,
+    tasks: str = "tasks",
+    colour_by: str = "",
+    limit: Optional[int] = None,
+    period: Optional[float] = None,
+) -> str:
+    """What `plot_timeline` draws, in words, ending with `finding`: the point of the
+    picture (such as "never more than 3 ran at once"), in facts stable from run to run.
+
+    colour_by: what a bar's colour (its span's group) stands for, e.g. "process" (the groups'
+    names are left out: which process took which task changes from run to run).
+    """
+    if not spans:
+        raise ValueError("nothing to describe: no spans")
+    text = (f"Timeline of {len(spans)} {tasks}, one horizontal bar each from its start to its"
+            f" end, the first to start at the top")
+    if colour_by:
+        text += f"; a bar's colour shows its {colour_by}"
+    text += ". Below, a step line counts how many ran at each moment"
+    if limit is not None:
+        text += f", under a dashed red line at the limit of {limit}"
+    if period is not None:
+        text += f"; dotted vertical lines mark every {period:g} s"
+    finding = finding.strip().rstrip(".")
+    return f"{text}. {finding[:1].upper()}{finding[1:]}." if finding else f"{text}."
+
+
+def show_figure(fig, description: str) -> None:
+    """Show a matplotlib figure with its description printed under it as one line
+    ("Figure: ..."), which the HTML book also makes the image's alt text."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    description = " ".join(description.split())
+    if not description:
+        raise ValueError("a figure needs a description: what does it show?")
+    display(fig)
+    plt.close(fig)
+    print(CAPTION_PREFIX + description)
+
+
+def show_timeline(spans: Sequence[Span], finding: str, *, tasks: str = "tasks",
+                  colour_by: str = "", **plot) -> None:
+    """`plot_timeline(spans, **plot)` shown with its description (`describe_timeline`)."""
+    description = describe_timeline(spans, finding, tasks=tasks, colour_by=colour_by,
+                                    limit=plot.get("limit"), period=plot.get("period"))
+    show_figure(plot_timeline(spans, **plot), description)
