@@ -19,10 +19,19 @@ from .ledger import read_ledger
 from .processes import Worker
 
 ACTIVE = ("PENDING", "ENQUEUED", "DELAYED")
+# Statuses are white words on a coloured badge, and errors dark red on pale red: each pair sets
+# both colours, so it keeps its contrast (WCAG AA, 4.5:1 and more) on whatever background shows
+# the widget: white, JupyterLab's dark theme, the book's dark mode (which puts widgets on grey).
 _STATUS_COLOURS = {
-    "SUCCESS": "#1a7f37", "ERROR": "#cf222e", "PENDING": "#9a6700", "ENQUEUED": "#0969da",
-    "CANCELLED": "#6e7781", "MAX_RECOVERY_ATTEMPTS_EXCEEDED": "#cf222e", "DELAYED": "#8250df",
+    "SUCCESS": "#1a7f37", "ERROR": "#cf222e", "PENDING": "#7d4e00", "ENQUEUED": "#0550ae",
+    "CANCELLED": "#57606a", "MAX_RECOVERY_ATTEMPTS_EXCEEDED": "#cf222e", "DELAYED": "#6639ba",
 }
+_BADGE = "color:#ffffff;background:{};padding:0 4px;border-radius:3px"
+_ERROR_TEXT = "color:#a40e26;background:#ffebe9"
+
+
+def _badge(word: str, colour: str) -> str:
+    return f"<b style='{_BADGE.format(colour)}'>{html.escape(word)}</b>"
 _TABLE_STYLE = "border-collapse:collapse;font-size:0.85em;font-family:monospace"
 _CELL = "padding:2px 8px;border-bottom:1px solid #d0d7de;text-align:left"
 
@@ -90,10 +99,10 @@ class WorkflowInspector:
         for w in self.workflows:
             end = w.updated_at if w.status not in ACTIVE else now_ms
             duration = f"{(end - w.created_at) / 1000:.2f} s" if w.created_at else ""
-            colour = _STATUS_COLOURS.get(w.status, "inherit")
+            colour = _STATUS_COLOURS.get(w.status, "#57606a")
             rows.append([
                 html.escape(w.workflow_id), html.escape(w.name),
-                f"<b style='color:{colour}'>{w.status}</b>",
+                _badge(w.status, colour),
                 html.escape(w.queue_name or ""), _clock(w.created_at), duration,
             ])
         self.table.value = _table(["workflow id", "name", "status", "queue", "started", "duration"], rows)
@@ -117,7 +126,7 @@ class WorkflowInspector:
         rows = []
         for s in steps:
             outcome = (
-                f"<span style='color:#cf222e'>{html.escape(_short(s['error']))}</span>"
+                f"<span style='{_ERROR_TEXT}'>{html.escape(_short(s['error']))}</span>"
                 if s["error"] is not None else html.escape(_short(s["output"]))
             )
             start, end = s.get("started_at_epoch_ms"), s.get("completed_at_epoch_ms")
@@ -205,7 +214,8 @@ class CrashControls:
     def update(self) -> None:
         running = self.worker.running
         self.status.value = (
-            "<b style='color:#1a7f37'>running</b>" if running else "<b style='color:#6e7781'>stopped</b>"
+            _badge("running", _STATUS_COLOURS["SUCCESS"]) if running
+            else _badge("stopped", _STATUS_COLOURS["CANCELLED"])
         )
         self.start_button.disabled = running
         self.kill_button.disabled = not running
