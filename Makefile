@@ -54,13 +54,14 @@ book: $(VENV)/installed web_vendor/require.js
 	@echo "Open the book: file://$(CURDIR)/_build/html/index.html"
 
 # The book with every notebook executed afresh during the build (into the build only: the
-# notebooks on disk keep their outputs). `make execute` is the way to store new outputs.
+# notebooks on disk keep their outputs). `make execute` is the way to store new outputs. The
+# build's config sits beside _config.yml, whose relative paths (local_extensions) it keeps.
 book-fresh: $(VENV)/installed web_vendor/require.js
 	rm -rf _build/html _build/.doctrees _build/.jupyter_cache
-	mkdir -p _build
-	sed 's/^\(  execute_notebooks:\) .*/\1 force/' _config.yml > _build/config-fresh.yml
+	sed 's/^\(  execute_notebooks:\) .*/\1 force/' _config.yml > _config.fresh.yml
 	$(STAGE) "book, every notebook executed" $(BIN)/jupyter-book build . \
-		--config _build/config-fresh.yml -W -n --keep-going
+		--config _config.fresh.yml -W -n --keep-going; status=$$?; rm -f _config.fresh.yml; \
+		exit $$status
 	@echo "Open the book: file://$(CURDIR)/_build/html/index.html"
 
 # Strict nbval: every cell re-run, every stored output compared (after the sanitizer).
