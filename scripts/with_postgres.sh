@@ -10,7 +10,8 @@ if [ -z "$pg_bin" ]; then
     apt-get install -y --no-install-recommends postgresql >/dev/null
     pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 fi
-port=${DBOS_BOOK_PG_PORT:-54329}
+# A free port, so several runs (or a developer's own server) never collide; or the one you set.
+port=${DBOS_BOOK_PG_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 home=$(mktemp -d /tmp/dbos-book-postgres.XXXXXX)
 
 # The server refuses to run as root: run it as an unprivileged user.
