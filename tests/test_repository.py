@@ -1,5 +1,6 @@
 """The book's structure: table of contents, notebooks, and environment files agree."""
 
+import sys
 from pathlib import Path
 
 import yaml
@@ -61,3 +62,33 @@ def test_requirements_are_pinned_exactly():
     pins = dict(line.split("==") for line in lines)
     assert pins["dbos"].startswith("3.4.")
     assert pins["jupyter-book"].startswith("1.")
+
+
+def test_a_local_build_has_no_buttons_that_lead_nowhere():
+    """No placeholder repository: the publish workflow names the repository it runs in."""
+    config = (ROOT / "_config.yml").read_text()
+    assert "\nrepository:" not in config and "github.com" not in config
+    assert "use_repository_button: false" in config
+    publish = (ROOT / ".github" / "workflows" / "publish.yml").read_text()
+    assert 'scripts/set_repository.py "https://github.com/${{ github.repository }}"' in publish
+    assert publish.index("set_repository.py") < publish.index("- run: make book")
+
+
+def test_set_repository_turns_the_buttons_on(tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from set_repository import set_repository
+
+    config = yaml.safe_load(set_repository((ROOT / "_config.yml").read_text(),
+                                           "https://github.com/someone/their-fork"))
+    assert config["repository"]["url"] == "https://github.com/someone/their-fork"
+    assert config["html"]["use_repository_button"] and config["html"]["use_issues_button"]
+    assert config["launch_buttons"]["binderhub_url"] == "https://mybinder.org"
+
+
+def test_github_runs_what_ci_runs():
+    """The pull-request workflow runs both suites of .ci/run, Postgres included."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    workflow = (ROOT / ".github" / "workflows" / "test.yml").read_text()
+    for command in ("make test", "make test-postgres"):
+        assert command in ci and command in workflow
+    assert "schedule:" in workflow
