@@ -56,6 +56,22 @@ def test_inspector_lists_workflows_and_their_steps(dbos_app):
     assert inspector._repr_mimebundle_()["text/plain"] == "WorkflowInspector(1 workflows)"
 
 
+def test_refresh_says_why_it_failed_when_dbos_is_gone(dbos_app):
+    """After DBOS.destroy(), Refresh says DBOS is not running, instead of silently nothing."""
+    dbos_app(2)
+    DBOS.destroy()
+
+    async def scenario():
+        inspector = WorkflowInspector(DBOS)
+        inspector.refresh_button.click()
+        await asyncio.sleep(0.3)
+        return inspector
+
+    inspector = run_in_own_loop(scenario())
+    assert "Refresh failed" in inspector.summary.value
+    assert "DBOS is not running in this kernel" in inspector.summary.value
+
+
 def test_auto_refresh_stops_when_nothing_is_running(dbos_app):
     dbos_app(1)
 

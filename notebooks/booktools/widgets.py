@@ -86,9 +86,21 @@ class WorkflowInspector:
         bundle["text/plain"] = f"WorkflowInspector({len(self.workflows)} workflows)"
         return bundle
 
-    @staticmethod
-    def _schedule(coroutine):
-        return asyncio.ensure_future(coroutine)
+    def _schedule(self, coroutine):
+        """Run a control's work on the event loop. A failure is shown in the widget: an exception
+        in a task would vanish, and Refresh would seem to do nothing."""
+        task = asyncio.ensure_future(coroutine)
+        task.add_done_callback(self._show_failure)
+        return task
+
+    def _show_failure(self, task: asyncio.Future) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        message = f"{type(error).__name__}: {error}"
+        if "No DBOS was created" in str(error) or "not launched" in str(error):
+            message = "DBOS is not running in this kernel: run the chapter's set-up cells, then Refresh"
+        self.summary.value = f"<b>Refresh failed</b>: {html.escape(message)}"
 
     async def refresh(self) -> None:
         self.workflows = await self.source.list_workflows_async(
@@ -209,7 +221,7 @@ class CrashControls:
         self.events.append(event)
         self.update()
         if self.inspector is not None:
-            WorkflowInspector._schedule(self.inspector.refresh())
+            self.inspector._schedule(self.inspector.refresh())
 
     def update(self) -> None:
         running = self.worker.running
