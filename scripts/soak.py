@@ -1,6 +1,6 @@
 """Flakes counted: the notebooks under strict nbval N times per backend, on a busy machine.
 
-    python scripts/soak.py --runs 10 [--backends sqlite postgres] [notebooks/02_workflows.ipynb ...]
+    python scripts/soak.py --runs 10 [--backends sqlite,postgres] [notebooks/02_workflows.ipynb ...]
     (make soak N=10 [NB="notebooks/02_workflows.ipynb ..."])
 
 Two busy loops take the machine's cores for the whole soak (a CI runner or a laptop is rarely
@@ -43,10 +43,13 @@ def one_run(backend: str, notebooks: list[str]) -> tuple[list[str], float, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--backends", nargs="+", choices=["sqlite", "postgres"],
-                        default=["sqlite", "postgres"])
+    parser.add_argument("--backends", default="sqlite,postgres",
+                        help="comma-separated: sqlite, postgres (default both)")
     parser.add_argument("notebooks", nargs="*", default=["notebooks"])
     args = parser.parse_args()
+    backends = args.backends.split(",")
+    if not set(backends) <= {"sqlite", "postgres"}:
+        parser.error(f"--backends: sqlite and/or postgres, not {args.backends}")
 
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
             for _ in range(BUSY_LOOPS)]
@@ -55,7 +58,7 @@ def main() -> int:
     results: dict[str, tuple[int, Counter]] = {}
     try:
         with log.open("w") as transcript:
-            for backend in args.backends:
+            for backend in backends:
                 failed_runs, failures = 0, Counter()
                 for number in range(1, args.runs + 1):
                     failed, seconds, output = one_run(backend, args.notebooks)
