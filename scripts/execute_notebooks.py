@@ -24,7 +24,10 @@ def execute(path: Path) -> float:
         cell.metadata.pop("execution", None)
     nb.metadata["kernelspec"] = KERNELSPEC
     started = time.monotonic()
+    # shutdown_kernel="immediate": chapters end with DBOS running, whose listener thread makes a
+    # graceful shutdown wait about 1 s more.
     NotebookClient(nb, timeout=180, kernel_name="python3", record_timing=False,
+                   shutdown_kernel="immediate",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     seconds = time.monotonic() - started
     nbformat.write(nb, path)

@@ -74,7 +74,7 @@ def profile(path: Path) -> dict:
     nb = nbformat.read(path, as_version=4)
     nb.cells.insert(0, new_code_cell(INSTRUMENT))
     nb.cells.append(new_code_cell(REPORT))
-    client = NotebookClient(nb, timeout=180, kernel_name="python3",
+    client = NotebookClient(nb, timeout=180, kernel_name="python3", shutdown_kernel="immediate",
                             resources={"metadata": {"path": str(path.parent)}})
     started = time.monotonic()
     with client.setup_kernel():
