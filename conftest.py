@@ -45,13 +45,45 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _run_again(first: "IPyNbCell") -> "IPyNbCell":
-    """The same cell, in the same kernel (its parent holds it), its output not compared."""
+    """The same cell, in the same kernel (its parent holds it), its output not compared, except
+    that it may print no warning the first run did not (a learner would see it in red)."""
     options = first.options.copy()
     options["check"] = False
-    return type(first).from_parent(
+    return _second_run_class(type(first)).from_parent(
         first.parent, name=first.name + RUN_AGAIN, cell_num=first.cell_num,
         cell=first.cell, options=options,
     )
+
+
+# A log line's clock differs between runs; the rest of a warning must have been seen before.
+_CLOCK = re.compile(r"\d{2}:\d{2}:\d{2}([.,]\d+)?")
+_WARNING = re.compile(r"WARNING|Duplicate registration|Warning:")
+
+
+def _warnings(outputs) -> set[str]:
+    text = "\n".join(
+        "".join(output.get("text", "")) if isinstance(output, dict) else str(output)
+        for output in outputs
+    )
+    return {_CLOCK.sub("", line).strip() for line in text.splitlines() if _WARNING.search(line)}
+
+
+_second_run_classes: dict[type, type] = {}
+
+
+def _second_run_class(cell_class: type) -> type:
+    if cell_class not in _second_run_classes:
+        class SecondRun(cell_class):
+            def runtest(self):
+                super().runtest()
+                new = _warnings(self.test_outputs or []) - _warnings(self.cell.outputs)
+                if new:
+                    self.raise_cell_error(
+                        "Run All again printed warnings the first run did not",
+                        "\n".join(sorted(new)))
+
+        _second_run_classes[cell_class] = SecondRun
+    return _second_run_classes[cell_class]
 
 
 def pytest_runtest_logreport(report):

@@ -56,6 +56,28 @@ def test_a_cell_that_fails_only_on_the_second_run_fails_the_suite(tmp_path):
     assert "Cell 1 PASSED" in run.stdout and "Cell 1, Run All again FAILED" in run.stdout
 
 
+def test_a_warning_only_the_second_run_prints_fails_the_suite(tmp_path):
+    """A learner pressing Run All again sees DBOS's warnings in red: none may be new."""
+    warns_again = ("import sys\nif runs > 1:\n    print('12:00:01 [ WARNING] Duplicate "
+                   "registration of function f', file=sys.stderr)", "")
+    run = nbval(notebook(tmp_path, COUNTING, warns_again), "--run-all-twice")
+    assert run.returncode == 1, run.stdout
+    assert "Cell 1, Run All again FAILED" in run.stdout
+    assert "printed warnings the first run did not" in run.stdout
+
+
+def test_a_warning_the_first_run_printed_too_is_allowed(tmp_path):
+    """The same warning, with another clock, is part of the chapter (its text explains it)."""
+    warns_always = ("import sys, time\nprint(time.strftime('%H:%M:%S'), '[ WARNING] expected',"
+                    " file=sys.stderr)", "")
+    path = notebook(tmp_path, COUNTING, warns_always)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].outputs = [new_output("stream", name="stderr", text="09:15:00 [ WARNING] expected\n")]
+    nbformat.write(nb, path)
+    run = nbval(path, "--run-all-twice", "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"))
+    assert "Cell 1, Run All again PASSED" in run.stdout, run.stdout
+
+
 def test_the_first_run_is_still_compared_strictly(tmp_path):
     wrong = (COUNTING[0], "runs: 7\n")
     run = nbval(notebook(tmp_path, wrong), "--run-all-twice")

@@ -81,7 +81,8 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 @atexit.register
-def _kill_all() -> None:
+def kill_all_children() -> None:
+    """Kill every child process this kernel started and has not reaped yet."""
     for proc in list(_live):
         _kill(proc)
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from .preflight import check as check_python_and_sqlite
+from .processes import kill_all_children
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent
+DECORATED = re.compile(r"^\s*@DBOS\.", re.M)  # a line that decorates a DBOS function
 
 # Every chapter works under notebooks/scratch/<chapter>/ (ignored by git).
 SCRATCH = Path(__file__).resolve().parent.parent / "scratch"
@@ -39,8 +45,15 @@ def fresh_workspace(chapter: str) -> Workspace:
 
     First it checks this Python and its SQLite can run the book, and if not, stops the chapter
     with one sentence on what to do (booktools/preflight.py), before DBOS gets to fail obscurely.
+
+    Run All a second time in the same kernel starts from nothing too: the child processes (workers)
+    of the first run are killed, so none keeps working on the emptied database, and modules of
+    notebooks/ that register DBOS functions when imported are forgotten, so that importing them
+    after `DBOS.destroy(destroy_registry=True)` registers their functions again.
     """
     check_python_and_sqlite()
+    kill_all_children()
+    _forget_modules_that_register_dbos_functions()
     folder = SCRATCH / chapter
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -50,6 +63,16 @@ def fresh_workspace(chapter: str) -> Workspace:
     else:
         url = f"sqlite:///{folder / 'dbos_system.sqlite'}"
     return Workspace(chapter=chapter, dir=folder, system_database_url=url)
+
+
+def _forget_modules_that_register_dbos_functions() -> None:
+    for name, module in list(sys.modules.items()):
+        path = Path(getattr(module, "__file__", None) or "/")
+        if path.is_relative_to(NOTEBOOKS) and path.is_file() and DECORATED.search(path.read_text()):
+            del sys.modules[name]
+            parent, _, child = name.rpartition(".")  # `from parent import child` looks here first
+            if getattr(sys.modules.get(parent), child, None) is module:
+                delattr(sys.modules[parent], child)
 
 
 def _postgres_database_for(server_url: str, database: str) -> str:
