@@ -28,10 +28,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -42,6 +40,9 @@ from typing import Callable, Iterator, Optional
 
 import sqlalchemy as sa
 from dbos import DBOS, DBOSConfig
+
+from .postgres import ThrowawayPostgres, database_for
+from .postgres import binaries as postgres_binaries
 
 STEP_COUNTS = (1, 10, 100)  # steps per workflow, for the growth curve
 QUEUE_NAME = "bench"
@@ -344,51 +345,6 @@ def measure(backend: str, url: str, folder: str | Path, *, rounds: int = 3,
 
 # --- Where the Postgres measurements run ----------------------------------------------
 
-# A watchdog that owns a throwaway server: it prints the server's URL, then waits
-# until its stdin closes (the parent finished, or died) and removes the server.
-_SERVER_WATCHDOG = r"""
-import os, pwd, shutil, subprocess, sys, tempfile
-bin_dir, port = sys.argv[1], sys.argv[2]
-home = tempfile.mkdtemp(prefix="dbos-book-bench-pg-")
-as_owner = []
-if os.geteuid() == 0:  # the server refuses to run as root
-    for user in ("dbosbook", "nobody"):
-        try:
-            owner = pwd.getpwnam(user)
-            break
-        except KeyError:
-            continue
-    os.chown(home, owner.pw_uid, owner.pw_gid)
-    os.chmod(home, 0o755)
-    as_owner = ["runuser", "-u", owner.pw_name, "--"]
-pg_ctl = [*as_owner, f"{bin_dir}/pg_ctl", "-D", f"{home}/data"]
-quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-try:
-    subprocess.run([*as_owner, f"{bin_dir}/initdb", "-D", f"{home}/data", "-U", "postgres",
-                    "--auth=trust", "--no-sync"], check=True, **quiet)
-    subprocess.run([*pg_ctl, "-l", f"{home}/server.log", "-w", "-o",
-                    f"-p {port} -k {home} -c listen_addresses=127.0.0.1", "start"],
-                   check=True, **quiet)
-    print(f"postgresql://postgres@127.0.0.1:{port}/postgres", flush=True)
-    sys.stdin.read()
-finally:
-    subprocess.run([*pg_ctl, "-m", "immediate", "stop"], **quiet)
-    shutil.rmtree(home, ignore_errors=True)
-"""
-
-
-def postgres_binaries() -> Optional[Path]:
-    """The newest /usr/lib/postgresql/<version>/bin with initdb, if any (Debian, Ubuntu)."""
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
-                   key=lambda p: [int(x) for x in p.parent.parent.name.split(".") if x.isdigit()])
-    return found[-1].parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 class Postgres:
     """The Postgres server for the measurements, and a database of their own on it.
@@ -397,60 +353,38 @@ class Postgres:
     - origin "DBOS_SYSTEM_DATABASE_URL": the server that variable names (emptied
       database `database` on it);
     - origin "throwaway": a server started here from the machine's PostgreSQL
-      binaries (default settings: fsync on), removed by close() or when this
-      process ends, however it ends.
+      binaries by booktools.postgres (the launcher `make test-postgres` uses too;
+      default settings: fsync on), removed by close() or when this process ends,
+      however it ends.
     """
 
-    def __init__(self, url: str, origin: str, watchdog: Optional[subprocess.Popen] = None):
-        self.url, self.origin, self._watchdog = url, origin, watchdog
+    def __init__(self, url: str, origin: str, server: Optional[ThrowawayPostgres] = None):
+        self.url, self.origin, self._server = url, origin, server
 
     @classmethod
     def find(cls, database: str = "dbos_book_bench", *,
              timeout: float = 60) -> Optional["Postgres"]:
         server = os.environ.get("DBOS_SYSTEM_DATABASE_URL", "")
         if server.startswith("postgres"):
-            from .workspace import _postgres_database_for
-
-            return cls(_postgres_database_for(server, database), "DBOS_SYSTEM_DATABASE_URL")
-        binaries = postgres_binaries()
-        if binaries is None:
+            return cls(database_for(server, database), "DBOS_SYSTEM_DATABASE_URL")
+        if postgres_binaries() is None:
             return None
-        watchdog = subprocess.Popen(
-            [sys.executable, "-c", _SERVER_WATCHDOG, str(binaries), str(_free_port())],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True, start_new_session=True,
-        )
-        line = _read_line(watchdog, timeout)
-        if not line.startswith("postgresql://"):
-            watchdog.kill()
-            watchdog.wait()
+        try:
+            throwaway = ThrowawayPostgres(timeout=timeout)
+        except RuntimeError:
             return None
-        url = sa.make_url(line).set(drivername="postgresql+psycopg", database=database)
-        return cls(url.render_as_string(hide_password=False), "throwaway", watchdog)
+        return cls(database_for(throwaway.url, database), "throwaway", throwaway)
 
     def close(self) -> None:
-        if self._watchdog is not None and self._watchdog.poll() is None:
-            self._watchdog.stdin.close()  # the watchdog stops and removes the server
-            try:
-                self._watchdog.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self._watchdog.kill()
-                self._watchdog.wait()
-        self._watchdog = None
+        if self._server is not None:
+            self._server.close()
+        self._server = None
 
     def __enter__(self) -> "Postgres":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def _read_line(proc: subprocess.Popen, timeout: float) -> str:
-    result: list[str] = []
-    reader = threading.Thread(target=lambda: result.append(proc.stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    return result[0].strip() if result else ""
 
 
 # --- Presenting the results ----------------------------------------------------------

@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .postgres import database_for
 from .preflight import check as check_python_and_sqlite
 from .processes import kill_all_children
 
@@ -59,7 +60,7 @@ def fresh_workspace(chapter: str) -> Workspace:
     folder.mkdir(parents=True)
     server_url = os.environ.get("DBOS_SYSTEM_DATABASE_URL")
     if server_url and server_url.startswith("postgres"):
-        url = _postgres_database_for(server_url, f"dbos_book_{chapter}")
+        url = database_for(server_url, f"dbos_book_{chapter}")
     else:
         url = f"sqlite:///{folder / 'dbos_system.sqlite'}"
     return Workspace(chapter=chapter, dir=folder, system_database_url=url)
@@ -73,17 +74,3 @@ def _forget_modules_that_register_dbos_functions() -> None:
             parent, _, child = name.rpartition(".")  # `from parent import child` looks here first
             if getattr(sys.modules.get(parent), child, None) is module:
                 delattr(sys.modules[parent], child)
-
-
-def _postgres_database_for(server_url: str, database: str) -> str:
-    """Same server and credentials, a database of the chapter's own, emptied."""
-    import sqlalchemy as sa
-
-    # psycopg 3 is the driver DBOS installs; name it so SQLAlchemy does not look for psycopg2.
-    base = sa.make_url(server_url).set(drivername="postgresql+psycopg")
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-    admin.dispose()
-    # DBOS creates the database itself at launch.
-    return base.set(database=database).render_as_string(hide_password=False)
