@@ -22,7 +22,7 @@ CAPTION_PREFIX = "Figure: "  # booktools.timeline.CAPTION_PREFIX
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 STATIC_WIDGET_NOTE = (
     "A snapshot of a live widget, as it was when the notebook ran: its buttons and menus "
-    "work only in a running notebook (JupyterLab, or Binder from the rocket icon above)."
+    "work only in a running notebook (download the chapter and open it in JupyterLab)."
 )
 
 

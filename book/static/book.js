@@ -18,14 +18,25 @@
   };
 
   // Solution toggles (sphinx-togglebutton names every one "Toggle hidden content"): named after
-  // their title, "Solution to Exercise 7", with aria-expanded (set by togglebutton) saying
-  // whether it is open, and aria-controls pointing at what they show.
+  // what they show, after the hint they display ("Click to show: Solution to Exercise (A mail
+  // queue)"), so a voice-control user can say what they see; aria-expanded (togglebutton's)
+  // says whether it is open, aria-controls points at what it shows.
+  const nameToggle = (button) => {
+    const title = button.closest(".admonition-title");
+    const text = title ? title.textContent.replace(/\s+/g, " ").trim() : "";
+    if (!text) return;
+    const hint = button.dataset.toggleHint;
+    const name = hint ? `${hint}: ${text}` : text;
+    if (button.getAttribute("aria-label") !== name) button.setAttribute("aria-label", name);
+    if (button.dataset.target) button.setAttribute("aria-controls", button.dataset.target);
+  };
+  const hintWatcher = new MutationObserver((changes) => changes.forEach((c) => nameToggle(c.target)));
   const nameToggles = () => {
     document.querySelectorAll(".admonition.toggle button.toggle-button").forEach((button) => {
-      const title = button.closest(".admonition-title");
-      const text = title ? title.textContent.replace(/\s+/g, " ").trim() : "";
-      if (text) button.setAttribute("aria-label", text);
-      if (button.dataset.target) button.setAttribute("aria-controls", button.dataset.target);
+      nameToggle(button);
+      if (button.dataset.bookNamed) return;
+      button.dataset.bookNamed = "1";
+      hintWatcher.observe(button, { attributes: true, attributeFilter: ["data-toggle-hint"] });
     });
   };
 
