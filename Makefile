@@ -20,7 +20,7 @@ CHROMIUM     ?= /usr/bin/chromium
 # Each stage of a target says how long it took; make test lists them all at its end.
 STAGE := scripts/stage.sh
 
-.PHONY: book book-fresh test test-postgres soak lab lab-learner learner bench clean execute stage-times-reset
+.PHONY: book book-fresh test test-postgres soak lab lab-learner learner bench clean execute text stage-times-reset
 
 # The pre-flight check names the Python and SQLite and stops on a combination that cannot run
 # the book, before anything is installed.
@@ -125,6 +125,10 @@ bench: $(VENV)/installed
 # Re-execute chapters and store their outputs (all of them, or NB="notebooks/02_workflows.ipynb ...").
 execute: $(VENV)/installed
 	$(BIN)/python scripts/execute_notebooks.py $(NB)
+
+# Each chapter as text (text/NN_topic.md), so a change reads as a diff; make execute does it too.
+text: $(VENV)/installed
+	$(BIN)/python scripts/text_form.py
 
 clean:
 	rm -rf _build web_vendor notebooks/scratch learner-edition

@@ -4,8 +4,9 @@
 
 Each notebook runs top to bottom in a fresh kernel from notebooks/, as nbval and the book run it,
 and is saved with its outputs, a kernelspec (so JupyterLab does not open it as modified) and no
-per-cell timing metadata (so a re-run changes only what the code printed). A cell that raises
-stops the run and leaves the notebook on disk untouched.
+per-cell timing metadata (so a re-run changes only what the code printed), and its text form
+(text/NN_topic.md, scripts/text_form.py) is rewritten. A cell that raises stops the run and
+leaves the notebook on disk untouched.
 """
 
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from text_form import write as write_text_form
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
@@ -31,6 +33,7 @@ def execute(path: Path) -> float:
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     seconds = time.monotonic() - started
     nbformat.write(nb, path)
+    write_text_form(path)  # text/NN_topic.md: the chapter as a reviewable diff
     return seconds
 
 
