@@ -39,8 +39,6 @@ LEFT_OUT = {
     "DuplicationPolicy": "a type: the values of `EnqueueOptions['duplication_policy']`",
     "KafkaMessage": "what a Kafka consumer workflow receives: see `DBOS.kafka_consumer`",
     "make_pydantic_args_validator": "builds what `pydantic_args_validator` stands for",
-    "PropagateOtelContext": "joins a queued workflow to its caller's trace: chapter 12, "
-    "observability",
     "pydantic_args_validator": "validates a workflow's arguments only when they are read back "
     "from the database (enqueued by a client, or recovered), not on a direct call: not yet shown",
     "ScheduleInput": "a type: the dictionaries `DBOS.apply_schedules` takes (chapter 9)",
@@ -74,7 +72,6 @@ LEFT_OUT = {
     "DBOS.kafka_consumer": "needs a Kafka broker, which the book's set-up does not install: "
     "chapter 13 shows the code's shape only",
     "DBOS.list_application_versions": "named in chapter 9; chapter 6 runs the client's",
-    "DBOS.logger": "DBOS's logger: chapter 12, observability",
     "DBOS.reserve_step": "reserves a step number for work recorded by hand, a tool for libraries "
     "built on DBOS",
     "DBOS.resume_schedule": "the other half of `pause_schedule`",
@@ -83,9 +80,6 @@ LEFT_OUT = {
     "DBOS.set_latest_application_version": "named in chapter 9; chapter 6's roll-back exercise "
     "runs the client's",
     "DBOS.shard_key": "sharded system databases need dbos-enterprise",
-    "DBOS.span": "the current workflow's or step's trace span: chapter 12, observability",
-    "DBOS.step_status": "a step's attempt number, read inside a step: chapter 12, observability",
-    "DBOS.tracer": "DBOS's OpenTelemetry tracer: chapter 12, observability",
     # DBOSClient: the same calls as DBOS's, from a program with no workflows
     "DBOSClient.apply_schedules": "schedules from a client, by workflow name: as `DBOS`'s "
     "(chapter 9)",
