@@ -326,7 +326,6 @@ NOT_MOVED_YET = {
     "checks/ch02_workflows.py": "chapters 0-6",
     "checks/ch05_communication.py": "chapters 0-6",
     "checks/ch06_client.py": "chapters 0-6",
-    "checks/ch07_patterns.py": "chapters 7-12",
     "checks/ch08_testing.py": "chapters 7-12",
     "checks/ch09_operations.py": "chapters 7-12",
     "checks/ch10_scaling_out.py": "chapters 7-12",
