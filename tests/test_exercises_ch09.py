@@ -1,49 +1,54 @@
 """Chapter 9's checkers accept the solutions and explain typical wrong answers.
 
-Both checkers run the learner's code against a real DBOS, so each test gets a
-fresh DBOS on a SQLite file of its own.
+Both checkers run the learner's code against a real DBOS, so each test gets a fresh DBOS on a
+SQLite file of its own (support.launched_dbos).
 """
 
-import logging
+import asyncio
 
 import pytest
 from dbos import DBOS, SetWorkflowID
 
 from booktools.checks import ch09_operations
-from support import checker_config
+from support import assert_correct, assert_todo, assert_wrong, launched_dbos
 
 
 @pytest.fixture()
 def dbos(tmp_path):
-    DBOS.destroy()
+    database = tmp_path / "dbos.sqlite"
     # CRITICAL: the checkers fail workflows on purpose
-    DBOS(config=checker_config("ch09-checker-test", tmp_path / "dbos.sqlite",
-                               log_level="CRITICAL"))
-    DBOS.launch()
-    yield
-    DBOS.destroy()
-    logging.getLogger("dbos").setLevel(logging.WARNING)
+    with launched_dbos("ch09-checker-test", database, log_level="CRITICAL"):
+        yield f"sqlite:///{database}"
 
 
 # --- exercise 1: rerun_from_failed_step --------------------------------------
 
 
-def first_failed_step(workflow_id):
-    steps = DBOS.list_workflow_steps(workflow_id)
-    return next(s["function_id"] for s in steps if s["error"] is not None)
+def start_step(steps):
+    """The solution's rule: the failed step, or the step after the last recorded one."""
+    failed = [s["function_id"] for s in steps if s["error"] is not None]
+    return failed[0] if failed else max(s["function_id"] for s in steps) + 1
 
 
 async def solution(workflow_id):
     steps = await DBOS.list_workflow_steps_async(workflow_id)
-    failed_step = next(s["function_id"] for s in steps if s["error"] is not None)
     with SetWorkflowID(f"{workflow_id}-rerun"):
-        handle = await DBOS.fork_workflow_async(workflow_id, failed_step)
+        handle = await DBOS.fork_workflow_async(workflow_id, start_step(steps))
     return handle.get_workflow_id()
 
 
 def sync_solution(workflow_id):  # the script form is accepted too
     with SetWorkflowID(f"{workflow_id}-rerun"):
-        handle = DBOS.fork_workflow(workflow_id, first_failed_step(workflow_id))
+        handle = DBOS.fork_workflow(workflow_id, start_step(DBOS.list_workflow_steps(workflow_id)))
+    return handle.get_workflow_id()
+
+
+async def after_the_last_step(workflow_id):  # right for both: len(steps) + 1
+    steps = await DBOS.list_workflow_steps_async(workflow_id)
+    failed = [s["function_id"] for s in steps if s["error"] is not None]
+    step = failed[0] if failed else len(steps) + 1
+    with SetWorkflowID(f"{workflow_id}-rerun"):
+        handle = await DBOS.fork_workflow_async(workflow_id, step)
     return handle.get_workflow_id()
 
 
@@ -51,16 +56,27 @@ async def starter(workflow_id):
     ...
 
 
-async def fork_from_start(workflow_id):
-    with SetWorkflowID(f"{workflow_id}-rerun"):
-        handle = await DBOS.fork_workflow_async(workflow_id, 1)
-    return handle.get_workflow_id()
+def forking_from(pick):
+    async def rerun_from_failed_step(workflow_id):
+        steps = await DBOS.list_workflow_steps_async(workflow_id)
+        with SetWorkflowID(f"{workflow_id}-rerun"):
+            handle = await DBOS.fork_workflow_async(workflow_id, pick(steps))
+        return handle.get_workflow_id()
+
+    return rerun_from_failed_step
 
 
-async def fork_after_failure(workflow_id):
-    with SetWorkflowID(f"{workflow_id}-rerun"):
-        handle = await DBOS.fork_workflow_async(workflow_id, 4)
-    return handle.get_workflow_id()
+# the chapter's cell, transcribed: the first step with an error (none for the booking)
+chapter_cell = forking_from(lambda steps: next(s["function_id"] for s in steps
+                                               if s["error"] is not None))
+# the failed step's position in the list, from enumerate, instead of its function_id
+enumerate_index = forking_from(lambda steps: next(i for i, s in enumerate(steps)
+                                                  if s["error"] is not None))
+# the booking's own steps counted, DBOS's recv and sleep forgotten: hold_room, then "step 2"
+own_steps_counted = forking_from(
+    lambda steps: next((s["function_id"] for s in steps if s["error"] is not None), 2))
+fork_from_start = forking_from(lambda steps: 1)
+fork_after_failure = forking_from(lambda steps: len(steps) + 1)
 
 
 async def resume_instead(workflow_id):
@@ -69,22 +85,45 @@ async def resume_instead(workflow_id):
 
 
 async def unnamed_fork(workflow_id):
-    handle = await DBOS.fork_workflow_async(workflow_id, 3)
+    handle = await DBOS.fork_workflow_async(
+        workflow_id, start_step(await DBOS.list_workflow_steps_async(workflow_id)))
     return handle.get_workflow_id()
 
 
 async def forgets_to_return(workflow_id):
     with SetWorkflowID(f"{workflow_id}-rerun"):
-        await DBOS.fork_workflow_async(workflow_id, 3)
+        await DBOS.fork_workflow_async(
+            workflow_id, start_step(await DBOS.list_workflow_steps_async(workflow_id)))
 
 
-def test_ch09_fork_accepts_the_solution(dbos):
-    assert ch09_operations.check_rerun_from_failed_step(solution).ok
-    assert ch09_operations.check_rerun_from_failed_step(sync_solution).ok
+async def returns_the_handle(workflow_id):
+    with SetWorkflowID(f"{workflow_id}-rerun"):
+        return await DBOS.fork_workflow_async(
+            workflow_id, start_step(await DBOS.list_workflow_steps_async(workflow_id)))
+
+
+@pytest.mark.parametrize("answer", [solution, sync_solution, after_the_last_step])
+def test_ch09_fork_accepts_the_solutions(dbos, answer):
+    assert_correct(ch09_operations.check_rerun_from_failed_step(answer))
+
+
+def test_ch09_checks_run_from_a_cell(dbos):
+    async def cell():  # a notebook cell: its thread runs an event loop
+        return (ch09_operations.check_rerun_from_failed_step(solution),
+                ch09_operations.check_safe_to_retire(listing(UNFINISHED), dbos))
+
+    for feedback in asyncio.run(cell()):
+        assert_correct(feedback)
 
 
 def test_ch09_fork_starter_is_not_done_yet(dbos):
-    assert ch09_operations.check_rerun_from_failed_step(starter).status == "todo"
+    assert_todo(ch09_operations.check_rerun_from_failed_step(starter))
+
+
+def test_ch09_fork_from_the_enumerate_index_says_function_id_starts_at_1(dbos):
+    feedback = ch09_operations.check_rerun_from_failed_step(enumerate_index)
+    assert_wrong(feedback, "payment was taken 2 times")
+    assert "the numbers start at 1" in feedback.message
 
 
 @pytest.mark.parametrize(
@@ -95,14 +134,18 @@ def test_ch09_fork_starter_is_not_done_yet(dbos):
         (resume_instead, "resume_workflow does nothing"),
         (unnamed_fork, "under a generated ID"),
         (forgets_to_return, "did not return"),
+        (returns_the_handle, "return the new workflow's ID (a str"),
+        (chapter_cell, "It failed in the workflow's own code"),
+        (own_steps_counted, "the fork waited for the guest's answer again"),
     ],
 )
 def test_ch09_fork_explains_wrong_answers(dbos, answer, hint):
-    feedback = ch09_operations.check_rerun_from_failed_step(answer)
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
+    assert_wrong(ch09_operations.check_rerun_from_failed_step(answer), hint)
 
 
 # --- exercise 2: safe_to_retire -------------------------------------------------
+
+UNFINISHED = ["PENDING", "ENQUEUED", "DELAYED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]
 
 
 def listing(statuses, *, with_application=True):
@@ -126,34 +169,47 @@ async def any_workflow_blocks(application_name, version):
     return not found
 
 
+async def not_ended_blocks(application_name, version):  # right too: everything not ended
+    found = await DBOS.list_workflows_async(application_name=application_name,
+                                            app_version=version)
+    return not [w for w in found if w.status not in ("SUCCESS", "ERROR", "CANCELLED")]
+
+
 async def ignores_version(application_name, version):
     found = await DBOS.list_workflows_async(
-        application_name=application_name, status=["PENDING", "ENQUEUED", "DELAYED"]
+        application_name=application_name, status=UNFINISHED
     )
     return not found
 
 
-def test_ch09_retire_accepts_the_solution(dbos):
-    answer = listing(["PENDING", "ENQUEUED", "DELAYED"])
-    assert ch09_operations.check_safe_to_retire(answer).ok
+@pytest.mark.parametrize("answer", [listing(UNFINISHED), not_ended_blocks])
+def test_ch09_retire_accepts_the_solutions(dbos, answer):
+    assert_correct(ch09_operations.check_safe_to_retire(answer, dbos))
 
 
 def test_ch09_retire_starter_is_not_done_yet(dbos):
-    assert ch09_operations.check_safe_to_retire(retire_starter).status == "todo"
+    assert_todo(ch09_operations.check_safe_to_retire(retire_starter, dbos))
+
+
+def test_ch09_retire_refuses_a_dead_letter_as_finished(dbos):
+    # The chapter's cell: PENDING, ENQUEUED, DELAYED. A parked workflow is left behind.
+    feedback = ch09_operations.check_safe_to_retire(
+        listing(["PENDING", "ENQUEUED", "DELAYED"]), dbos)
+    assert_wrong(feedback, "parked in MAX_RECOVERY_ATTEMPTS_EXCEEDED")
+    assert "resume_workflow keeps its application version" in feedback.message
 
 
 @pytest.mark.parametrize(
     "answer, hint",
     [
-        (listing(["ENQUEUED", "DELAYED"]), "PENDING workflow"),
-        (listing(["PENDING", "DELAYED"]), "ENQUEUED workflow"),
-        (listing(["PENDING", "ENQUEUED"]), "DELAYED"),
-        (listing(["PENDING", "ENQUEUED", "DELAYED"], with_application=False),
-         "application_name"),
-        (any_workflow_blocks, "have all ended"),
+        (listing(["ENQUEUED", "DELAYED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]), "PENDING workflow"),
+        (listing(["PENDING", "DELAYED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]), "ENQUEUED workflow"),
+        (listing(["PENDING", "ENQUEUED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]), "DELAYED"),
+        (listing(UNFINISHED, with_application=False), "application_name"),
+        (listing(UNFINISHED + ["CANCELLED"]), "CANCELLED is a decision already taken"),
+        (any_workflow_blocks, "were all cancelled"),
         (ignores_version, "Filter by app_version"),
     ],
 )
 def test_ch09_retire_explains_wrong_answers(dbos, answer, hint):
-    feedback = ch09_operations.check_safe_to_retire(answer)
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
+    assert_wrong(ch09_operations.check_safe_to_retire(answer, dbos), hint)

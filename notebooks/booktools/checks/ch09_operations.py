@@ -1,93 +1,131 @@
 """Checkers for chapter 9, operating and upgrading workflows.
 
-Both exercises ask for an `async def` that uses DBOS's `_async` API, the
-notebook idiom. A checker cannot await inside a notebook cell's running event
-loop, so it does its work on a thread of its own: there the sync DBOS API
-works, and the learner's coroutine runs in a fresh event loop.
+Both exercises ask for a function that uses DBOS's operations API: an `async def` with the
+`_async` calls (the notebook idiom), or a plain `def` with the sync ones (the script form). The
+kit runs it on a thread of its own, with a time limit.
+
+The checks add workflows of their own to the learner's application when they run, never at
+import, and the exercises say so: check_rerun_from_failed_step registers
+`ch09-check-settle-invoice` and `ch09-check-book-room` (and their steps), check_safe_to_retire
+`ch09-check-waiter`. Registering them again when a check is re-run is harmless.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import time
 import uuid
+from types import SimpleNamespace
 
-from dbos import DBOS, SetWorkflowID
+from ..exercises import Feedback, checker, correct, off_the_event_loop, wait_for_workflow, wrong
 
-from ..exercises import Feedback, checker, correct, off_the_event_loop, todo, wrong
-
-TIMEOUT_SEC = 30
-
-
-def _call_learner(fn, *args):
-    """Call the learner's function, async or not (on a thread with no event loop)."""
-    result = fn(*args)
-    if inspect.isawaitable(result):
-        async def wait():
-            return await result
-
-        result = asyncio.run(wait())
-    return result
+GUEST_WAIT_SEC = 2  # how long the booking waits for the guest's answer
+FORK_WAIT_SEC = 15  # how long a fork may take: the internal queue, and that wait
 
 
-def _wait_until_ended(workflow_id: str, timeout: float = 15) -> str | None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = DBOS.get_workflow_status(workflow_id)
-        if status is not None and status.status in ("SUCCESS", "ERROR", "CANCELLED"):
-            return status.status
-        time.sleep(0.05)
-    return None
+# --- exercise 1: fork a failed workflow from the right step ------------------------------
 
 
-# --- exercise 1: fork a failed workflow from the step that failed ---------------
+def _exercise_workflows() -> SimpleNamespace:
+    """The two workflows the check fails, registered in the running application now."""
+    from dbos import DBOS
 
-_payments: list[str] = []  # one entry per payment taken, across all runs
-_receipt_bug = {"present": True}
+    bugs = {"receipt": True, "nights": True}
+    taken: list[str] = []  # one entry per payment or room hold, across all runs
+
+    @DBOS.step(name="ch09-check-look-up-invoice")
+    def look_up_invoice(invoice_id: str) -> dict:
+        return {"invoice": invoice_id, "amount": 120}
+
+    @DBOS.step(name="ch09-check-take-payment")
+    def take_payment(invoice_id: str, amount: int) -> str:
+        taken.append(invoice_id)
+        return f"paid {amount}"
+
+    @DBOS.step(name="ch09-check-send-receipt")
+    def send_receipt(invoice_id: str) -> str:
+        if bugs["receipt"]:
+            raise RuntimeError("receipt template missing")
+        return f"receipt sent for {invoice_id}"
+
+    @DBOS.workflow(name="ch09-check-settle-invoice")
+    def settle_invoice(invoice_id: str) -> str:
+        invoice = look_up_invoice(invoice_id)
+        take_payment(invoice_id, invoice["amount"])
+        return send_receipt(invoice_id)
+
+    @DBOS.step(name="ch09-check-hold-room")
+    def hold_room(booking_id: str) -> str:
+        taken.append(booking_id)
+        return f"room held for {booking_id}"
+
+    @DBOS.step(name="ch09-check-confirm-booking")
+    def confirm_booking(booking_id: str, nights: int) -> str:
+        return f"{booking_id}: {nights} nights confirmed"
+
+    @DBOS.workflow(name="ch09-check-book-room")
+    def book_room(booking_id: str) -> str:
+        hold_room(booking_id)
+        answer = DBOS.recv("guest-answer", timeout_seconds=GUEST_WAIT_SEC)
+        if answer is None:
+            raise TimeoutError("the guest never answered")
+        text = answer["nights"]  # such as "3 nights"
+        nights = int(text) if bugs["nights"] else int(text.split()[0])  # the bug: int(text)
+        return confirm_booking(booking_id, nights)
+
+    return SimpleNamespace(bugs=bugs, taken=taken, settle_invoice=settle_invoice,
+                           book_room=book_room)
 
 
-@DBOS.step()
-def ch09_ex_look_up_invoice(invoice_id: str) -> dict:
-    return {"invoice": invoice_id, "amount": 120}
+def _fail(workflows: SimpleNamespace, kind: str) -> str:
+    """Run one workflow until it fails (its bug present); return its ID."""
+    from dbos import DBOS, SetWorkflowID
+
+    workflow_id = f"ex-{kind}-{uuid.uuid4().hex[:8]}"
+    with SetWorkflowID(workflow_id):
+        if kind == "invoice":
+            handle = DBOS.start_workflow(workflows.settle_invoice, workflow_id)
+        else:
+            handle = DBOS.start_workflow(workflows.book_room, workflow_id)
+            DBOS.send(workflow_id, {"nights": "3 nights"}, "guest-answer")  # once, as guests do
+    try:
+        handle.get_result(polling_interval_sec=0.05)
+    except Exception:
+        pass  # the failure the exercise starts from
+    return workflow_id
 
 
-@DBOS.step()
-def ch09_ex_take_payment(invoice_id: str, amount: int) -> str:
-    _payments.append(invoice_id)
-    return f"paid {amount}"
+def _raised_on_no_failed_step(exc: BaseException) -> bool:
+    # next() on an empty generator raises StopIteration; inside a coroutine Python turns it
+    # into RuntimeError("coroutine raised StopIteration").
+    return isinstance(exc, StopIteration) or "StopIteration" in str(exc)
 
 
-@DBOS.step()
-def ch09_ex_send_receipt(invoice_id: str) -> str:
-    if _receipt_bug["present"]:
-        raise RuntimeError("receipt template missing")
-    return f"receipt sent for {invoice_id}"
+def _judge_fork(rerun_from_failed_step, workflows, kind: str) -> Feedback | None:
+    """Fail one workflow, fix its bug, call the learner's function; None if the fork is right."""
+    from dbos import DBOS
 
-
-@DBOS.workflow(name="ch09-exercise-settle-invoice")
-def ch09_ex_settle_invoice(invoice_id: str) -> str:
-    invoice = ch09_ex_look_up_invoice(invoice_id)
-    ch09_ex_take_payment(invoice_id, invoice["amount"])
-    return ch09_ex_send_receipt(invoice_id)
-
-
-def _check_rerun(rerun_from_failed_step) -> Feedback:
-    failed_id = f"ex-invoice-{uuid.uuid4().hex[:8]}"
-    _receipt_bug["present"] = True
-    with SetWorkflowID(failed_id):
-        try:
-            ch09_ex_settle_invoice(failed_id)
-        except RuntimeError:
-            pass  # the failure the exercise starts from
-    _receipt_bug["present"] = False  # the bug is fixed
-
-    new_id = _call_learner(rerun_from_failed_step, failed_id)
-    forks = DBOS.list_workflows(forked_from=failed_id)
+    failed_id = off_the_event_loop(_fail, workflows, kind)
+    workflows.bugs["receipt" if kind == "invoice" else "nights"] = False  # the fix
+    try:
+        new_id = off_the_event_loop(rerun_from_failed_step, failed_id, timeout=30)
+    except Exception as exc:
+        if kind == "booking" and _raised_on_no_failed_step(exc):
+            return wrong(
+                f"for the booking your function raised {type(exc).__name__}: no step of it has "
+                "an error. It failed in the workflow's own code, after its last recorded step "
+                "(the guest's answer), and code between steps records nothing. Fork from the "
+                "step after the last recorded one: that copies every checkpoint, the answer "
+                "included, and runs the fixed code from there."
+            )
+        raise
+    forks = off_the_event_loop(DBOS.list_workflows, forked_from=failed_id)
     if new_id is None and not forks:
-        return todo()
+        return wrong("your function returned None and forked nothing: fork the workflow, "
+                     "and return the new workflow's ID.")
     if new_id is None:
         return wrong("you forked the workflow, but did not return the new workflow's ID.")
+    if not isinstance(new_id, str):
+        return wrong(f"return the new workflow's ID (a str, handle.get_workflow_id()), not "
+                     f"{type(new_id).__name__} {new_id!r}.")
     if new_id == failed_id:
         return wrong(
             "you returned the failed workflow's own ID. resume_workflow does nothing to a "
@@ -98,55 +136,87 @@ def _check_rerun(rerun_from_failed_step) -> Feedback:
             f"{new_id!r} is not a fork of the failed workflow. Use "
             "DBOS.fork_workflow_async(workflow_id, start_step)."
         )
-    ended = _wait_until_ended(new_id)
-    if ended is None:
+    run = wait_for_workflow(new_id, FORK_WAIT_SEC)
+    if not run.finished:
         return wrong(
-            "the fork did not finish within 15 s. Did you give it an application_version "
-            "that no process runs? Leave that argument out."
+            f"the fork did not finish within {FORK_WAIT_SEC} s. Did you give it an "
+            "application_version that no process runs? Leave that argument out."
         )
-    paid = _payments.count(failed_id)
-    if paid > 1:
+    taken = workflows.taken.count(failed_id)
+    if taken > 1 and kind == "invoice":
         return wrong(
-            f"the payment was taken {paid} times: the fork started at or before the "
-            "payment step, so it ran that step again. Start at the step that failed, "
-            "the first one whose 'error' is set."
+            f"the payment was taken {taken} times: the fork started at or before the payment "
+            "step (step 2), so it ran that step again. Start at the step that failed, the "
+            "first one whose 'error' is set, and pass its function_id: the numbers start at 1, "
+            "so a position in the list (enumerate starts at 0) is one step too early."
         )
-    if ended != "SUCCESS":
+    if taken > 1:
         return wrong(
-            "the fork failed again with the recorded error: it started after the step that "
-            "failed, so it copied that step's failure from the original. Start at the "
-            "failed step itself."
+            f"the room was held {taken} times: the fork started at the first step, so it ran "
+            "hold_room again. Start after the last recorded step."
         )
+    fork_steps = off_the_event_loop(DBOS.list_workflow_steps, new_id)
+    received = [s for s in fork_steps if s["function_name"] == "DBOS.recv"]
+    if kind == "booking" and received and received[0]["output"] is None:
+        return wrong(
+            "the fork waited for the guest's answer again and got nothing: it started at the "
+            f"recv (step {received[0]['function_id']}), or before it, so it called recv anew, "
+            "and the guest answers once. recv and its timeout are recorded as steps too "
+            "(DBOS.recv, DBOS.sleep): fork from after them, and the fork copies the answer."
+        )
+    if run.status != "SUCCESS":
+        if kind == "invoice":
+            return wrong(
+                "the fork failed again with the recorded error: it started after the step "
+                "that failed, so it copied that step's failure from the original. Start at "
+                "the failed step itself."
+            )
+        return wrong(f"the fork of the booking ended {run.status}: {run.error!r}.")
     if new_id != f"{failed_id}-rerun":
         return wrong(
             "the fork ran correctly, but under a generated ID. Name it: wrap the call in "
             'with SetWorkflowID(f"{workflow_id}-rerun").'
         )
+    return None
+
+
+@checker(needs_dbos=True)
+def check_rerun_from_failed_step(rerun_from_failed_step) -> Feedback:
+    """An invoice that fails in its third step, then a booking that fails in the workflow's own
+    code after receiving the guest's answer; each is fixed, then forked by the learner's code."""
+    for kind in ("invoice", "booking"):
+        problem = _judge_fork(rerun_from_failed_step, _exercise_workflows(), kind)
+        if problem is not None:
+            return problem
     return correct(
-        "the fork copied the look-up and the payment from the original and ran only the "
-        "failed step, with the fixed code. The payment was taken once."
+        "the invoice's fork copied the look-up and the payment and ran only the failed step; "
+        "the booking's fork copied the room hold and the guest's answer (recv is recorded) and "
+        "ran the fixed code after them. Nothing was taken twice."
     )
 
 
-@checker
-def check_rerun_from_failed_step(rerun_from_failed_step) -> Feedback:
-    return off_the_event_loop(_check_rerun, rerun_from_failed_step)
-
-
-# --- exercise 2: is an old version safe to retire? ------------------------------
+# --- exercise 2: is an old version safe to retire? ---------------------------------------
 
 OTHER_APP = "ch09-exercise-warehouse"
 PARKED_QUEUE = "ch09-exercise-parked"  # nobody polls it: what is put there stays
+UNFINISHED = ("PENDING", "ENQUEUED", "DELAYED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
 
 
-@DBOS.workflow(name="ch09-exercise-waiter")
-def ch09_ex_waiter() -> str:
-    DBOS.recv("go", timeout_seconds=TIMEOUT_SEC)
-    return "done"
+def _waiter():
+    from dbos import DBOS
+
+    @DBOS.workflow(name="ch09-check-waiter")
+    def waiter() -> str:
+        DBOS.recv("go", timeout_seconds=30)
+        return "done"
+
+    return waiter
 
 
 def _park(version: str, owner: str | None, **options) -> str:
     """Enqueue a workflow that will sit on a queue nobody polls."""
+    from dbos import DBOS
+
     enqueue = {
         "workflow_name": "ch09-exercise-noop",
         "queue_name": PARKED_QUEUE,
@@ -158,37 +228,64 @@ def _park(version: str, owner: str | None, **options) -> str:
     return DBOS.enqueue_workflow_with_options(enqueue).get_workflow_id()
 
 
-def _check_retire(safe_to_retire) -> Feedback:
+def _dead_letter(system_database_url: str, workflow_id: str) -> None:
+    """Park a workflow in MAX_RECOVERY_ATTEMPTS_EXCEEDED, as DBOS does after too many recoveries
+    (DBOS 3.4's dead_letter_workflows: the status, and off its queue). A crash loop would take
+    a process killed several times; the check writes the row DBOS would write."""
+    import sqlalchemy as sa
+
+    table = "workflow_status" if system_database_url.startswith("sqlite") else \
+        "dbos.workflow_status"
+    engine = sa.create_engine(system_database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(f"UPDATE {table} SET status = 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', "
+                        "queue_name = NULL WHERE workflow_uuid = :id"),
+                {"id": workflow_id},
+            )
+    finally:
+        engine.dispose()
+
+
+def _ask(safe_to_retire, system_database_url: str) -> dict:
+    from dbos import DBOS, SetWorkflowID
+
     tag = uuid.uuid4().hex[:6]
     enqueued = _park(f"w1-{tag}", OTHER_APP)
     delayed = _park(f"w2-{tag}", OTHER_APP, delay_seconds=3600)
     cancelled = _park(f"w3-{tag}", OTHER_APP)
     DBOS.cancel_workflow(cancelled)
+    parked = _park(f"w5-{tag}", OTHER_APP)
+    _dead_letter(system_database_url, parked)
     own_enqueued = _park(f"own-{tag}", None)
     with SetWorkflowID(f"ex-waiter-{tag}"):
-        waiter = DBOS.start_workflow(ch09_ex_waiter)
+        waiter = DBOS.start_workflow(_waiter())
     running = DBOS.get_workflow_status(waiter.get_workflow_id())
 
-    scenarios = {  # name: (application, version, the right answer)
-        "enqueued": (OTHER_APP, f"w1-{tag}", False),
-        "delayed": (OTHER_APP, f"w2-{tag}", False),
-        "cancelled": (OTHER_APP, f"w3-{tag}", True),
-        "empty": (OTHER_APP, f"w4-{tag}", True),
-        "pending": (running.application_name, running.app_version, False),
-        "own_enqueued": (running.application_name, f"own-{tag}", False),
+    scenarios = {  # name: (application, version)
+        "enqueued": (OTHER_APP, f"w1-{tag}"),
+        "delayed": (OTHER_APP, f"w2-{tag}"),
+        "cancelled": (OTHER_APP, f"w3-{tag}"),
+        "empty": (OTHER_APP, f"w4-{tag}"),
+        "dead_letter": (OTHER_APP, f"w5-{tag}"),
+        "pending": (running.application_name, running.app_version),
+        "own_enqueued": (running.application_name, f"own-{tag}"),
     }
     try:
-        answers = {
-            name: _call_learner(safe_to_retire, app, version)
-            for name, (app, version, _) in scenarios.items()
-        }
+        return {name: off_the_event_loop(safe_to_retire, app, version, timeout=30)
+                for name, (app, version) in scenarios.items()}
     finally:
         DBOS.send(waiter.get_workflow_id(), "release", "go")
         waiter.get_result(polling_interval_sec=0.05)
-        DBOS.cancel_workflows([enqueued, delayed, own_enqueued])
+        DBOS.cancel_workflows([enqueued, delayed, own_enqueued, parked])
 
-    if all(answer is None for answer in answers.values()):
-        return todo()
+
+@checker(needs_dbos=True)
+def check_safe_to_retire(safe_to_retire, system_database_url: str) -> Feedback:
+    """Workflows of other versions in every state, one of them parked in
+    MAX_RECOVERY_ATTEMPTS_EXCEEDED; ask the learner's function about each version."""
+    answers = off_the_event_loop(_ask, safe_to_retire, system_database_url, timeout=240)
     odd = [answer for answer in answers.values() if not isinstance(answer, bool)]
     if odd:
         return wrong(f"return True or False, not {odd[0]!r}.")
@@ -215,21 +312,26 @@ def _check_retire(safe_to_retire) -> Feedback:
     if not answers["cancelled"] and not answers["empty"]:
         return wrong(
             "you answered False for a version that has no unfinished workflow. Filter by "
-            "app_version=version, and count only PENDING, ENQUEUED and DELAYED workflows."
+            f"app_version=version, and count only the statuses of unfinished work ({', '.join(UNFINISHED)})."
+        )
+    if answers["dead_letter"]:
+        return wrong(
+            "you answered True for a version with a workflow parked in "
+            "MAX_RECOVERY_ATTEMPTS_EXCEEDED. Nothing recovers it, but it waits for a human to "
+            "resume it (chapter 2), and resume_workflow keeps its application version: once the "
+            "version's servers are gone, a resumed workflow waits on its queue forever. Count "
+            "MAX_RECOVERY_ATTEMPTS_EXCEEDED as unfinished: resume it (or cancel it) first."
         )
     if not answers["cancelled"]:
         return wrong(
-            "a version whose workflows have all ended (SUCCESS, ERROR or CANCELLED) is safe "
-            "to retire: count only PENDING, ENQUEUED and DELAYED workflows."
+            "a version whose workflows were all cancelled (or ended in SUCCESS or ERROR) is safe "
+            "to retire: CANCELLED is a decision already taken. Count only "
+            f"{', '.join(UNFINISHED)}."
         )
     if not answers["empty"]:
         return wrong("a version with no workflows at all is safe to retire.")
     return correct(
-        "PENDING, ENQUEUED and DELAYED workflows of that application and version block "
-        "the retirement; finished ones do not."
+        "PENDING, ENQUEUED and DELAYED workflows of that application and version block the "
+        "retirement, and so does one parked in MAX_RECOVERY_ATTEMPTS_EXCEEDED, which only a "
+        "process of its version can run once resumed; CANCELLED and finished ones do not."
     )
-
-
-@checker
-def check_safe_to_retire(safe_to_retire) -> Feedback:
-    return off_the_event_loop(_check_retire, safe_to_retire)
