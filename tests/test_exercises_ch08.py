@@ -14,6 +14,7 @@ from dbos import DBOS, SetWorkflowID
 from dbos._dbos import _get_or_create_dbos_registry
 
 from booktools.checks import ch08_testing
+from support import assert_correct, assert_todo, assert_wrong
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP_CELL = "%%writefile scratch/ch08/shop.py\n"
@@ -73,7 +74,7 @@ def solution_fixture(test_config):
 
 
 def test_fixture_solution_is_correct():
-    assert ch08_testing.check_fixture(solution_fixture).ok
+    assert_correct(ch08_testing.check_fixture(solution_fixture))
 
 
 def test_fixture_starter_is_not_done_yet():
@@ -83,7 +84,7 @@ def test_fixture_starter_is_not_done_yet():
         yield
         ...  # after the test
 
-    assert ch08_testing.check_fixture(fresh_dbos).status == "todo"
+    assert_todo(ch08_testing.check_fixture(fresh_dbos))
 
 
 def no_reset(test_config):
@@ -147,8 +148,7 @@ def ignores_its_config(test_config):
     ],
 )
 def test_fixture_checker_explains_wrong_fixtures(fixture, hint):
-    feedback = ch08_testing.check_fixture(pytest.fixture()(fixture))
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
+    assert_wrong(ch08_testing.check_fixture(pytest.fixture()(fixture)), hint)
 
 
 # --- exercise 2: a test of the sold-out path ------------------------------------
@@ -163,14 +163,14 @@ def solution_test(reset_dbos, world):
 
 
 def test_sold_out_solution_is_correct():
-    assert ch08_testing.check_sold_out_test(solution_test, shop).ok
+    assert_correct(ch08_testing.check_sold_out_test(solution_test, shop))
 
 
 def test_sold_out_starter_is_not_done_yet():
     def starter(reset_dbos, world):
         ...  # your test
 
-    assert ch08_testing.check_sold_out_test(starter, shop).status == "todo"
+    assert_todo(ch08_testing.check_sold_out_test(starter, shop))
 
 
 def checks_status_only(reset_dbos, world):
@@ -211,8 +211,7 @@ def asks_for_an_unknown_fixture(reset_dbos, world, database):
     ],
 )
 def test_sold_out_checker_explains_weak_tests(test, hint):
-    feedback = ch08_testing.check_sold_out_test(test, shop)
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
+    assert_wrong(ch08_testing.check_sold_out_test(test, shop), hint)
 
 
 # --- exercise 3: a deterministic waiting list ---------------------------------------
@@ -237,14 +236,14 @@ def ch08_test_waitlist_solution(order_id: str, item: str, quantity: int) -> dict
 
 
 def test_waitlist_solution_is_correct():
-    assert ch08_testing.check_waitlist(ch08_test_waitlist_solution, shop).ok
+    assert_correct(ch08_testing.check_waitlist(ch08_test_waitlist_solution, shop))
 
 
 def test_waitlist_starter_is_not_done_yet():
     def checkout_with_waitlist(order_id: str, item: str, quantity: int) -> dict:
         ...  # your workflow
 
-    assert ch08_testing.check_waitlist(checkout_with_waitlist, shop).status == "todo"
+    assert_todo(ch08_testing.check_waitlist(checkout_with_waitlist, shop))
 
 
 @DBOS.workflow()
@@ -287,5 +286,4 @@ def ch08_test_waitlist_tells_nobody(order_id: str, item: str, quantity: int):
     ],
 )
 def test_waitlist_checker_explains_wrong_workflows(workflow, hint):
-    feedback = ch08_testing.check_waitlist(workflow, shop)
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
+    assert_wrong(ch08_testing.check_waitlist(workflow, shop), hint)

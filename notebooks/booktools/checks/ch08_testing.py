@@ -1,15 +1,19 @@
 """Checkers for chapter 8, testing DBOS applications.
 
-Each checker runs the learner's code for real: the fixture sets DBOS up on a
-temporary SQLite file, the test runs against the shop and against versions of
-it with a bug each, the workflow is replayed with a fork. Learner code runs in
-a thread of its own, as pytest would run it: the notebook's thread has a
-running event loop, where DBOS refuses blocking calls.
+Each checker runs the learner's code for real: the fixture sets DBOS up on a temporary SQLite
+file, the test runs against the shop and against versions of it with a bug each, the workflow
+is replayed with a fork. Learner code runs on a thread of its own with a time limit (the kit's
+off_the_event_loop), as pytest would run it: the notebook's thread has a running event loop,
+where DBOS refuses blocking calls.
+
+Like tests, the checks replace the notebook's DBOS with their own, on temporary databases, and
+destroy it at the end; the chapter says so. They register, when they run (never at import), a
+probe workflow (`ch08-exercise-probe`) and the three buggy checkouts
+(`ch08-checkout-charges-first`, `ch08-checkout-mails-anyway`, `ch08-checkout-wrong-status`).
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import inspect
 import tempfile
 from contextlib import contextmanager
@@ -18,38 +22,18 @@ from types import SimpleNamespace
 
 import pytest
 from dbos import DBOS, SetWorkflowID
-from dbos._error import DBOSUnexpectedStepError
+from dbos import error as dbos_error
 
-from ..exercises import Feedback, checker, correct, todo, wrong
+from ..exercises import (
+    Feedback, checker, correct, dbos_is_running, is_unchanged_starter, off_the_event_loop, todo,
+    wrong,
+)
 
 RESET_REFUSED = "cannot be reset after DBOS is launched"
+CHECK_TIMEOUT = 60  # seconds for one round of the learner's fixture or test
 
 
 # --- shared machinery ---------------------------------------------------------
-
-
-def _empty(*args, **kwargs):
-    ...
-
-
-def _empty_fixture(*args, **kwargs):
-    ...
-    yield
-    ...
-
-
-def _is_starter(fn) -> bool:
-    """The body is still only `...` placeholders (with a bare `yield` for a fixture)."""
-    code = getattr(inspect.unwrap(fn), "__code__", None)
-    return code is not None and any(
-        code.co_code == ref.__code__.co_code for ref in (_empty, _empty_fixture)
-    )
-
-
-def _in_thread(fn, *args):
-    """Run fn(*args) in a thread without an event loop, as pytest runs a test."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(fn, *args).result()
 
 
 def _config(folder: str, version: str, database: str = "exercise") -> dict:
@@ -60,13 +44,6 @@ def _config(folder: str, version: str, database: str = "exercise") -> dict:
         "log_level": "WARNING",
         "notification_listener_polling_interval_sec": 0.05,
     }
-
-
-def _instance():
-    """The current DBOS instance, or None (an internal of dbos, for checking only)."""
-    from dbos import _dbos
-
-    return _dbos._dbos_global_instance
 
 
 def _fresh_dbos(config: dict) -> None:
@@ -100,19 +77,17 @@ def _recorded_steps(workflow_id):
     return [s["function_name"] for s in DBOS.list_workflow_steps(workflow_id)]
 
 
-def _is_workflow(fn) -> bool:
-    from dbos._dbos import _get_or_create_dbos_registry
-
-    name = getattr(fn, "dbos_function_name", None)
-    return name is not None and name in _get_or_create_dbos_registry().workflow_info_map
-
-
 # --- exercise 1: the fixture -----------------------------------------------------
 
 
-@DBOS.workflow(name="ch08-exercise-probe")
-def _probe() -> str:
-    return "a workflow ran"
+def _probe():
+    """A workflow for the learner's fixture to leave in the database (registered now)."""
+
+    @DBOS.workflow(name="ch08-exercise-probe")
+    def probe() -> str:
+        return "a workflow ran"
+
+    return probe
 
 
 def _finish(generator) -> None:
@@ -128,7 +103,7 @@ def _finish(generator) -> None:
 def check_fixture(fixture) -> Feedback:
     """The learner's fixture: a fresh, launched DBOS before the test; none after."""
     fn = getattr(fixture, "__wrapped__", fixture)  # under @pytest.fixture()
-    if _is_starter(fn):
+    if is_unchanged_starter(fn):
         return todo()
     if not inspect.isgeneratorfunction(fn):
         return wrong(
@@ -137,9 +112,9 @@ def check_fixture(fixture) -> Feedback:
         )
     with tempfile.TemporaryDirectory() as folder:
         try:
-            return _in_thread(_exercise_fixture, fn, folder)
+            return off_the_event_loop(_exercise_fixture, fn, folder, timeout=CHECK_TIMEOUT)
         finally:
-            DBOS.destroy()
+            off_the_event_loop(DBOS.destroy)
 
 
 def _start(fn, config):
@@ -172,25 +147,19 @@ def _exercise_fixture(fn, folder) -> Feedback:
             f"DBOS refused: {problem}. Call DBOS.reset_system_database() after "
             "DBOS(config=...) and before DBOS.launch()."
         )
-    instance = _instance()
-    if instance is None:
+    if not dbos_is_running():
         return wrong(
-            "when the test starts there is no DBOS: create it with "
-            "DBOS(config=test_config)."
-        )
-    if not instance._launched:
-        return wrong(
-            "DBOS is configured but not launched when the test starts: call "
-            "DBOS.launch() before the yield."
+            "when the test starts DBOS is not running: create it with "
+            "DBOS(config=test_config), then call DBOS.launch() before the yield."
         )
     if DBOS.application_version != "fixture-check":
         return wrong(
             "DBOS was not configured with the config the fixture receives: "
             "pass it on, DBOS(config=test_config), so tests use the test database."
         )
-    _probe()  # the test runs a workflow: it stays in the database
+    _probe()()  # the test runs a workflow: it stays in the database
     _finish(generator)
-    if _instance() is not None:
+    if dbos_is_running():
         return wrong(
             "after the test, DBOS is still there: call DBOS.destroy() after the yield, "
             "so its background threads stop and the next test starts from nothing."
@@ -224,55 +193,54 @@ def _exercise_fixture(fn, folder) -> Feedback:
 
 # --- exercise 2: a test that catches bugs --------------------------------------------
 
-_shop = None  # the shop module under test, set by check_sold_out_test
+def _mutants(shop) -> list[tuple[object, str]]:
+    """The three buggy checkouts, each with the hint for a test that passes on it."""
+
+    @DBOS.workflow(name="ch08-checkout-charges-first")
+    def checkout_charges_first(order_id: str, item: str, quantity: int) -> dict:
+        # The bug: it charges before it knows the stock, and never refunds.
+        charge_id = shop.charge_card(order_id, shop.PRICES[item] * quantity)
+        if not shop.reserve_stock(item, quantity):
+            return {"order": order_id, "status": "out of stock"}
+        shop.send_receipt(order_id, charge_id)
+        return {"order": order_id, "status": "paid", "charge": charge_id}
+
+    @DBOS.workflow(name="ch08-checkout-mails-anyway")
+    def checkout_mails_anyway(order_id: str, item: str, quantity: int) -> dict:
+        if not shop.reserve_stock(item, quantity):
+            shop.send_receipt(order_id, "none")  # the bug: a receipt for nothing
+            return {"order": order_id, "status": "out of stock"}
+        charge_id = shop.charge_card(order_id, shop.PRICES[item] * quantity)
+        shop.send_receipt(order_id, charge_id)
+        return {"order": order_id, "status": "paid", "charge": charge_id}
+
+    @DBOS.workflow(name="ch08-checkout-wrong-status")
+    def checkout_wrong_status(order_id: str, item: str, quantity: int) -> dict:
+        if not shop.reserve_stock(item, quantity):
+            return {"order": order_id, "status": "declined"}  # the bug: copy and paste
+        charge_id = shop.charge_card(order_id, shop.PRICES[item] * quantity)
+        shop.send_receipt(order_id, charge_id)
+        return {"order": order_id, "status": "paid", "charge": charge_id}
+
+    return [
+        (
+            checkout_charges_first,
+            "your test passes on a checkout that charges the card before it looks at the "
+            "stock. Check what was charged: world.charges should be empty.",
+        ),
+        (
+            checkout_mails_anyway,
+            "your test passes on a checkout that mails a receipt for the sold-out order. "
+            "Check what was mailed: world.mails should be empty.",
+        ),
+        (
+            checkout_wrong_status,
+            "your test passes on a checkout that reports a sold-out order as 'declined'. "
+            "Check the result: its status should be 'out of stock'.",
+        ),
+    ]
 
 
-@DBOS.workflow(name="ch08-checkout-charges-first")
-def _checkout_charges_first(order_id: str, item: str, quantity: int) -> dict:
-    # The bug: it charges before it knows the stock, and never refunds.
-    charge_id = _shop.charge_card(order_id, _shop.PRICES[item] * quantity)
-    if not _shop.reserve_stock(item, quantity):
-        return {"order": order_id, "status": "out of stock"}
-    _shop.send_receipt(order_id, charge_id)
-    return {"order": order_id, "status": "paid", "charge": charge_id}
-
-
-@DBOS.workflow(name="ch08-checkout-mails-anyway")
-def _checkout_mails_anyway(order_id: str, item: str, quantity: int) -> dict:
-    if not _shop.reserve_stock(item, quantity):
-        _shop.send_receipt(order_id, "none")  # the bug: a receipt for nothing
-        return {"order": order_id, "status": "out of stock"}
-    charge_id = _shop.charge_card(order_id, _shop.PRICES[item] * quantity)
-    _shop.send_receipt(order_id, charge_id)
-    return {"order": order_id, "status": "paid", "charge": charge_id}
-
-
-@DBOS.workflow(name="ch08-checkout-wrong-status")
-def _checkout_wrong_status(order_id: str, item: str, quantity: int) -> dict:
-    if not _shop.reserve_stock(item, quantity):
-        return {"order": order_id, "status": "declined"}  # the bug: copy and paste
-    charge_id = _shop.charge_card(order_id, _shop.PRICES[item] * quantity)
-    _shop.send_receipt(order_id, charge_id)
-    return {"order": order_id, "status": "paid", "charge": charge_id}
-
-
-MUTANTS = [
-    (
-        _checkout_charges_first,
-        "your test passes on a checkout that charges the card before it looks at the "
-        "stock. Check what was charged: world.charges should be empty.",
-    ),
-    (
-        _checkout_mails_anyway,
-        "your test passes on a checkout that mails a receipt for the sold-out order. "
-        "Check what was mailed: world.mails should be empty.",
-    ),
-    (
-        _checkout_wrong_status,
-        "your test passes on a checkout that reports a sold-out order as 'declined'. "
-        "Check the result: its status should be 'out of stock'.",
-    ),
-]
 FIXTURES = {"reset_dbos", "world", "monkeypatch", "recorded_steps"}
 
 
@@ -303,9 +271,6 @@ def _run_learner_test(test, shop, folder, workflow):
 @checker
 def check_sold_out_test(test, shop) -> Feedback:
     """The learner's test must pass on the shop and fail on each buggy checkout."""
-    global _shop
-    if _is_starter(test):
-        return todo()
     unknown = set(inspect.signature(test).parameters) - FIXTURES
     if unknown:
         return wrong(
@@ -318,13 +283,14 @@ def check_sold_out_test(test, shop) -> Feedback:
             "of shop.checkout, and a name imported with `from shop import checkout` "
             "would not see them."
         )
-    _shop = shop
     with tempfile.TemporaryDirectory() as folder:
-        failure = _in_thread(_run_learner_test, test, shop, folder, None)
+        failure = off_the_event_loop(_run_learner_test, test, shop, folder, None,
+                                     timeout=CHECK_TIMEOUT)
         if failure is not None:
             return wrong(f"your test fails on the correct shop: {failure}")
-        for workflow, hint in MUTANTS:
-            if _in_thread(_run_learner_test, test, shop, folder, workflow) is None:
+        for workflow, hint in _mutants(shop):
+            if off_the_event_loop(_run_learner_test, test, shop, folder, workflow,
+                                  timeout=CHECK_TIMEOUT) is None:
                 return wrong(hint)
     return correct(
         "your test passes on the shop and fails on each of the three buggy checkouts: "
@@ -338,15 +304,18 @@ def check_sold_out_test(test, shop) -> Feedback:
 @checker
 def check_waitlist(workflow, shop) -> Feedback:
     """Sold out: waitlisted; last lamp: sold; and a replay takes the same path."""
-    if _is_starter(workflow):
-        return todo()
-    if not _is_workflow(workflow):
-        return wrong(
-            "checkout_with_waitlist is not a DBOS workflow: decorate it with "
-            "@DBOS.workflow(), so DBOS checkpoints it and can replay it."
-        )
+    if getattr(workflow, "dbos_function_name", None) is None:
+        return _not_a_workflow()
     with tempfile.TemporaryDirectory() as folder:
-        return _in_thread(_exercise_waitlist, workflow, shop, folder)
+        return off_the_event_loop(_exercise_waitlist, workflow, shop, folder,
+                                  timeout=CHECK_TIMEOUT)
+
+
+def _not_a_workflow() -> Feedback:
+    return wrong(
+        "checkout_with_waitlist is not a DBOS workflow: decorate it with "
+        "@DBOS.workflow(), so DBOS checkpoints it and can replay it."
+    )
 
 
 def _exercise_waitlist(workflow, shop, folder) -> Feedback:
@@ -355,6 +324,8 @@ def _exercise_waitlist(workflow, shop, folder) -> Feedback:
         try:
             with SetWorkflowID("waitlist-1"):
                 sold_out = workflow("waitlist-1", "lamp", 2)
+            if DBOS.get_workflow_status("waitlist-1") is None:  # a step, not a workflow
+                return _not_a_workflow()
             if sold_out != {"order": "waitlist-1", "status": "waitlisted"}:
                 return wrong(
                     "two lamps, one in stock: expected "
@@ -377,7 +348,7 @@ def _exercise_waitlist(workflow, shop, folder) -> Feedback:
             replay = DBOS.fork_workflow("waitlist-2", start_step=len(steps) + 1)
             try:
                 replayed = replay.get_result(polling_interval_sec=0.05)
-            except DBOSUnexpectedStepError as error:
+            except dbos_error.DBOSUnexpectedStepError as error:
                 return wrong(
                     f"the replay went down another branch: {error} The stock changed "
                     "between the first run and the replay, and the workflow looked at it "
