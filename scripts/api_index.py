@@ -38,9 +38,8 @@ LEFT_OUT = {
     "`Debouncer`",
     "DuplicationPolicy": "a type: the values of `EnqueueOptions['duplication_policy']`",
     "KafkaMessage": "what a Kafka consumer workflow receives: see `DBOS.kafka_consumer`",
-    "make_pydantic_args_validator": "builds what `pydantic_args_validator` stands for",
-    "pydantic_args_validator": "validates a workflow's arguments only when they are read back "
-    "from the database (enqueued by a client, or recovered), not on a direct call: not yet shown",
+    "make_pydantic_args_validator": "builds what `pydantic_args_validator` (chapter 13) stands "
+    "for",
     "ScheduleInput": "a type: the dictionaries `DBOS.apply_schedules` takes (chapter 9)",
     "Serializer": "the base class of a custom serializer; the book keeps DBOS's default, and "
     "chapter 9 shows the portable one",
@@ -155,8 +154,8 @@ def public_names() -> list[str]:
 def pattern(name: str) -> re.Pattern:
     """How a code cell uses the name: the module's names as words, DBOS's through `DBOS.`,
     the others' as attributes of some object (a client, a handle, a queue), not of DBOS."""
-    if "." not in name:  # a lowercase one (the error module) must be called, aliased or used
-        used = "" if name[0].isupper() else r"(?=\s+as\s|\.|\()"
+    if "." not in name:  # `error`, the module, is also everyone's variable: `error.` or aliased
+        used = r"(?=\s+as\s|\.)" if name == "error" else ""
         return re.compile(rf"\b{re.escape(name)}\b{used}")
     owner, attr = name.split(".")
     if owner == "DBOS":

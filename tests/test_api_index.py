@@ -53,8 +53,8 @@ def uses(name: str, code: str) -> bool:
     """The module's names as words (`error` as `error as ...` or `error.`); DBOS's through
     `DBOS.`; the others' as attributes of some object that is not DBOS (a client, a handle, a
     queue)."""
-    if "." not in name:  # a lowercase one (the error module) must be called, aliased or used
-        used = "" if name[0].isupper() else r"(?=\s+as\s|\.|\()"
+    if "." not in name:  # `error`, the module, is also everyone's variable: `error.` or aliased
+        used = r"(?=\s+as\s|\.)" if name == "error" else ""
         return re.search(rf"\b{re.escape(name)}\b{used}", code) is not None
     owner, attr = name.split(".")
     before = r"\bDBOS" if owner == "DBOS" else r"(?<!\bDBOS)"
