@@ -326,7 +326,6 @@ NOT_MOVED_YET = {
     "checks/ch02_workflows.py": "chapters 0-6",
     "checks/ch05_communication.py": "chapters 0-6",
     "checks/ch06_client.py": "chapters 0-6",
-    "checks/ch10_scaling_out.py": "chapters 7-12",
     "checks/ch13_production.py": "chapter 13",
     "checks/ch14_capstone.py": "chapters 7-12",
 }

@@ -5,7 +5,6 @@ start three worker processes of a small application on a SQLite file of their ow
 launch DBOS in this process (listening to no queue, as the chapter's notebook does).
 """
 
-import asyncio
 import importlib.util
 import os
 import socket
@@ -18,7 +17,8 @@ from dbos import DBOS
 from booktools import Worker
 from booktools.checks import ch10_scaling_out
 
-from booktools.exercises import off_the_event_loop  # noqa: E402
+from booktools.exercises import off_the_event_loop, wait_until
+from support import assert_correct, assert_todo, assert_wrong
 
 # --- exercise 1: make_worker_config ------------------------------------------------------
 
@@ -38,15 +38,15 @@ def config_with(executor_id):
 
 
 def test_executor_ids_accept_the_solution():
-    feedback = ch10_scaling_out.check_make_worker_config(config_with(lambda s: f"order-worker-{s}"))
-    assert feedback.ok, feedback
+    assert_correct(ch10_scaling_out.check_make_worker_config(
+        config_with(lambda s: f"order-worker-{s}")))
 
 
 def test_executor_ids_starter_is_not_done_yet():
     def starter(slot):
         ...
 
-    assert ch10_scaling_out.check_make_worker_config(starter).status == "todo"
+    assert_todo(ch10_scaling_out.check_make_worker_config(starter))
 
 
 def with_changes(**changes):
@@ -78,8 +78,7 @@ def with_changes(**changes):
     ],
 )
 def test_executor_ids_explain_wrong_configs(make_worker_config, hint):
-    feedback = ch10_scaling_out.check_make_worker_config(make_worker_config)
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
+    assert_wrong(ch10_scaling_out.check_make_worker_config(make_worker_config), hint)
 
 
 # --- exercise 2: move_on, with real workers ------------------------------------------------
@@ -166,9 +165,7 @@ def wait_until_idle(timeout=30):
     def busy():
         return DBOS.list_workflows(status=["PENDING", "ENQUEUED"])
 
-    deadline = time.monotonic() + timeout
-    while off_the_event_loop(busy) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    off_the_event_loop(wait_until, lambda: not busy(), timeout, 0.1, timeout=timeout + 10)
 
 
 def check(fleet, move_on):
@@ -176,7 +173,7 @@ def check(fleet, move_on):
     feedback = ch10_scaling_out.check_move_on(move_on, workers, workflow, ledger=ledger,
                                               seconds=1.5, finish_timeout=8)
     # Tidy up after a wrong answer: move on what it left, let everything finish.
-    off_the_event_loop(lambda: asyncio.run(solution("worker-3")))
+    off_the_event_loop(solution, "worker-3")
     wait_until_idle()
     return feedback
 
@@ -189,8 +186,7 @@ async def solution(executor_id):
 
 
 def test_move_on_accepts_the_solution(fleet):
-    feedback = check(fleet, solution)
-    assert feedback.ok, feedback
+    assert_correct(check(fleet, solution))
 
 
 def test_move_on_accepts_a_sync_solution(fleet):
@@ -200,15 +196,14 @@ def test_move_on_accepts_a_sync_solution(fleet):
             DBOS.resume_workflow(workflow.workflow_id, queue_name=workflow.queue_name)
         return [workflow.workflow_id for workflow in stranded]
 
-    feedback = check(fleet, sync_solution)
-    assert feedback.ok, feedback
+    assert_correct(check(fleet, sync_solution))
 
 
 def test_move_on_starter_is_not_done_yet(fleet):
     async def starter(executor_id):
         ...
 
-    assert ch10_scaling_out.check_move_on(starter, *fleet[:2], ledger=fleet[2]).status == "todo"
+    assert_todo(ch10_scaling_out.check_move_on(starter, *fleet[:2], ledger=fleet[2]))
 
 
 async def resume_every_pending(executor_id):  # forgets the executor filter
@@ -239,5 +234,4 @@ async def only_lists(executor_id):  # finds the work, moves nothing
     ],
 )
 def test_move_on_explains_wrong_answers(fleet, move_on, hint):
-    feedback = check(fleet, move_on)
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
+    assert_wrong(check(fleet, move_on), hint)

@@ -10,8 +10,6 @@ the system database and the workers' ledger.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import os
 import re
 import time
@@ -20,7 +18,9 @@ from pathlib import Path
 from typing import Any, Callable
 from unittest import mock
 
-from ..exercises import Feedback, checker, correct, environment_variable, off_the_event_loop, todo, wrong
+from ..exercises import (
+    Feedback, checker, correct, environment_variable, off_the_event_loop, todo, wait_until, wrong,
+)
 from ..ledger import read_ledger
 
 VARIABLE = "DBOS_SYSTEM_DATABASE_URL"
@@ -35,8 +35,11 @@ CHECK_QUEUE = "ch10-move-on-check"
 
 @checker
 def check_make_worker_config(make_worker_config) -> Feedback:
+    def make_worker_config_(slot: int) -> Any:
+        return off_the_event_loop(make_worker_config, slot, timeout=10)
+
     with environment_variable(VARIABLE, None):
-        first = make_worker_config(0)
+        first = make_worker_config_(0)
     if first is None or first is ...:
         return todo()
     if not isinstance(first, dict):
@@ -44,7 +47,7 @@ def check_make_worker_config(make_worker_config) -> Feedback:
 
     slots = (0, 1, 2)
     with environment_variable(VARIABLE, None):
-        configs = {slot: make_worker_config(slot) for slot in slots}
+        configs = {slot: make_worker_config_(slot) for slot in slots}
     ids = {slot: config.get("executor_id") for slot, config in configs.items()}
     if any(value is None for value in ids.values()):
         return wrong(
@@ -61,7 +64,7 @@ def check_make_worker_config(make_worker_config) -> Feedback:
 
     time.sleep(0.02)  # a later start; and below, another process
     with environment_variable(VARIABLE, None), mock.patch("os.getpid", return_value=os.getpid() + 4242):
-        restarted = {slot: make_worker_config(slot) for slot in slots}
+        restarted = {slot: make_worker_config_(slot) for slot in slots}
     for slot in slots:
         again = restarted[slot].get("executor_id")
         if again != ids[slot]:
@@ -87,7 +90,7 @@ def check_make_worker_config(make_worker_config) -> Feedback:
             "of its own version."
         )
     with environment_variable(VARIABLE, SERVER_URL):
-        with_server = make_worker_config(1)
+        with_server = make_worker_config_(1)
     if with_server.get("system_database_url") != SERVER_URL:
         return wrong(
             f"with {VARIABLE} set, system_database_url should be its value, but it was "
@@ -108,9 +111,7 @@ def check_make_worker_config(make_worker_config) -> Feedback:
 
 
 def _call(move_on: Callable, executor_id: str) -> Any:
-    if inspect.iscoroutinefunction(move_on):
-        return off_the_event_loop(lambda: asyncio.run(move_on(executor_id)))
-    return off_the_event_loop(lambda: move_on(executor_id))
+    return off_the_event_loop(move_on, executor_id, timeout=60)
 
 
 def _statuses(workflow_ids: list[str]) -> dict:
@@ -120,16 +121,7 @@ def _statuses(workflow_ids: list[str]) -> dict:
     return {w.workflow_id: w for w in found}
 
 
-def _wait_until(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
-@checker
+@checker(needs_dbos=True)
 def check_move_on(move_on, workers: dict, workflow: Callable, *, ledger: str | Path,
                   dead: str = "worker-3", seconds: float = 2.0,
                   finish_timeout: float = 20) -> Feedback:
@@ -170,8 +162,9 @@ def check_move_on(move_on, workers: dict, workflow: Callable, *, ledger: str | P
         found = _statuses(live)
         return all(found[o].status == "PENDING" and found[o].executor_id != dead for o in live)
 
-    if not off_the_event_loop(lambda: _wait_until(live_ones_claimed, 20)):
-        raise TimeoutError("the live workers did not take their orders within 20 s")
+    if not off_the_event_loop(wait_until, live_ones_claimed, 20):
+        return wrong("the check could not set the scene (the live workers did not take their "
+                     "orders within 20 s), so it could not judge your code: run it again.")
     before = off_the_event_loop(lambda: _statuses(orders))
 
     moved = _call(move_on, dead)
@@ -192,8 +185,7 @@ def check_move_on(move_on, workers: dict, workflow: Callable, *, ledger: str | P
             f"workflows it moved on: here the one PENDING workflow of {dead}."
         )
     finished = off_the_event_loop(
-        lambda: _wait_until(lambda: _statuses([stranded])[stranded].status == "SUCCESS",
-                            finish_timeout))
+        wait_until, lambda: _statuses([stranded])[stranded].status == "SUCCESS", finish_timeout)
     final = off_the_event_loop(lambda: _statuses(orders))
     if not finished:
         return wrong(
@@ -209,8 +201,8 @@ def check_move_on(move_on, workers: dict, workflow: Callable, *, ledger: str | P
             "Pass queue_name=workflow.queue_name to resume_workflow_async."
         )
     # Let the live orders finish, then read the evidence.
-    off_the_event_loop(lambda: _wait_until(
-        lambda: all(w.status == "SUCCESS" for w in _statuses(orders).values()), 20))
+    off_the_event_loop(
+        wait_until, lambda: all(w.status == "SUCCESS" for w in _statuses(orders).values()), 20)
     starts = [line.split()[0] for line in read_ledger(ledger)]
     twice = [o for o in orders if starts.count(o) > 1]
     if twice != [stranded]:
