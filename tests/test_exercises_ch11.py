@@ -12,10 +12,10 @@ from dbos import DBOS
 
 from booktools import bench  # noqa: F401  (registers one_step_workflow, steps_workflow)
 from booktools.checks import ch11_costs
-from support import checker_config
+from booktools.exercises import off_the_event_loop
+from support import assert_todo, assert_wrong, launched_dbos
 
 WAREHOUSE: dict[str, Path] = {}  # set by the fixture
-from booktools.exercises import off_the_event_loop  # noqa: E402
 
 
 def store_rows(rows: list[str]) -> None:
@@ -77,18 +77,11 @@ def ch11_import_returns_nothing(rows: list[str]) -> None:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def launched_dbos(tmp_path_factory):
+def dbos(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ch11")
     WAREHOUSE["path"] = folder / "warehouse.txt"
-
-    def launch():
-        DBOS.destroy()
-        DBOS(config=checker_config("ch11-checks", folder / "checks.sqlite"))
-        DBOS.launch()
-
-    off_the_event_loop(launch)
-    yield
-    off_the_event_loop(DBOS.destroy)
+    with launched_dbos("ch11-checks", folder / "checks.sqlite"):
+        yield
 
 
 # --- exercise 1: one step for the batch ----------------------------------------------
@@ -100,8 +93,7 @@ def test_batched_import_accepts_the_solution():
 
 
 def test_batched_import_starter_is_not_done_yet():
-    feedback = ch11_costs.check_batched_import(ch11_starter, WAREHOUSE["path"])
-    assert feedback.status == "todo", feedback
+    assert_todo(ch11_costs.check_batched_import(ch11_starter, WAREHOUSE["path"]))
 
 
 @pytest.mark.parametrize(
@@ -115,8 +107,7 @@ def test_batched_import_starter_is_not_done_yet():
     ],
 )
 def test_batched_import_explains_wrong_answers(workflow, hint):
-    feedback = ch11_costs.check_batched_import(workflow, WAREHOUSE["path"])
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
+    assert_wrong(ch11_costs.check_batched_import(workflow, WAREHOUSE["path"]), hint)
 
 
 # --- exercise 2: predict the writes of two designs -------------------------------------
@@ -130,7 +121,7 @@ def test_design_writes_accepts_the_right_prediction():
 
 
 def test_design_writes_starter_is_not_done_yet():
-    assert ch11_costs.check_design_writes({A: ..., B: ...}).status == "todo"
+    assert_todo(ch11_costs.check_design_writes({A: ..., B: ...}))
 
 
 @pytest.mark.parametrize(
@@ -145,8 +136,7 @@ def test_design_writes_starter_is_not_done_yet():
     ],
 )
 def test_design_writes_explains_wrong_predictions(prediction, hint):
-    feedback = ch11_costs.check_design_writes(prediction)
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
+    assert_wrong(ch11_costs.check_design_writes(prediction), hint)
 
 
 def test_count_writes_sees_two_per_workflow_and_one_per_step():

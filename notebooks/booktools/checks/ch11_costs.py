@@ -2,7 +2,8 @@
 
 Both run for real against the notebook's launched DBOS and count committed
 writes with booktools.bench.count_writes: a count, unlike a time, is the same on
-every run and every machine (and on SQLite and Postgres alike).
+every run and every machine (and on SQLite and Postgres alike). They register no
+workflow of their own: check_design_writes runs bench's, which the chapter imports.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ DESIGN_A = "A: one workflow, ten steps"
 DESIGN_B = "B: ten workflows, one step each"
 
 
-@checker
+@checker(needs_dbos=True)
 def check_batched_import(import_in_one_step, warehouse: str | Path) -> Feedback:
     """The learner's workflow saves 50 rows with one step: every row once, few writes."""
     from dbos import DBOS, SetWorkflowID
@@ -85,7 +86,7 @@ def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-@checker
+@checker(needs_dbos=True)
 def check_design_writes(predicted_writes) -> Feedback:
     """Predicted committed writes of design A (1 workflow x 10 steps) and design B
     (10 workflows x 1 step), checked against counts of real runs."""
