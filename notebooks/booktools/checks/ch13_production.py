@@ -1,8 +1,14 @@
 """Checkers for chapter 13, running DBOS in production.
 
-Both run the learner's code on a thread of its own (booktools.exercises.off_the_event_loop), where
-DBOS's sync API works as in a script: `purge_finished` is awaited there in a fresh event loop,
-`place_order` is called as the checkout program would call it.
+Both run the learner's function with the kit (booktools.exercises): on a thread of its own, with
+no event loop, as a script would; `purge_finished` may be an `async def` (awaited there) or a
+plain `def`, `place_order` is called as the checkout program calls it.
+
+The checks add workflows of their own to the learner's application when they run, never at
+import, and the exercises say so: check_purge_finished registers `ch13-check-order`,
+`ch13-check-receipt`, `ch13-check-fails` and `ch13-check-waits` (and a step);
+check_place_order adds orders and `fulfil_order` workflows under IDs starting `ex13-`.
+Registering them again when a check is re-run is harmless.
 """
 
 from __future__ import annotations
@@ -11,106 +17,112 @@ import re
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
-from dbos import DBOS, SetWorkflowID
 
-from ..exercises import Feedback, checker, correct, off_the_event_loop, todo, wrong
+from ..exercises import Feedback, checker, correct, off_the_event_loop, wait_for_workflow, wrong
 
-PARKED_QUEUE = "ch13-exercise-parked"  # nobody polls it: what is put there stays
+PARKED_QUEUE = "ch13-check-parked"  # nobody polls it: what is put there stays
+WAIT_SEC = 30  # how long the check's waiting workflows wait for their message
 
 
 def _exists(workflow_id: str) -> bool:
+    from dbos import DBOS
+
     return DBOS.get_workflow_status(workflow_id) is not None
-
-
-def _wait_until_ended(workflow_id: str, timeout: float = 15) -> str | None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = DBOS.get_workflow_status(workflow_id)
-        if status is not None and status.status not in ("PENDING", "ENQUEUED", "DELAYED"):
-            return status.status
-        time.sleep(0.05)
-    return None
 
 
 # --- exercise 1: a retention pass -----------------------------------------------------------
 
 
-@DBOS.step()
-def ch13_ex_note(tag: str) -> str:
-    return tag
+def _retention_workflows() -> SimpleNamespace:
+    """The workflows the check runs on both sides of its cutoff, registered now."""
+    from dbos import DBOS
+
+    @DBOS.step(name="ch13-check-note")
+    def note(tag: str) -> str:
+        return tag
+
+    @DBOS.workflow(name="ch13-check-waits")
+    def waits(tag: str) -> str:
+        DBOS.recv("go", timeout_seconds=WAIT_SEC)
+        return tag
+
+    @DBOS.workflow(name="ch13-check-receipt")
+    def receipt(tag: str) -> str:
+        return note(tag)
+
+    @DBOS.workflow(name="ch13-check-order")
+    def order(tag: str, wait_for_child: bool) -> str:
+        child = DBOS.start_workflow(receipt if wait_for_child else waits, tag)
+        if wait_for_child:
+            child.get_result()
+        return tag  # without waiting: it ends while its child still runs
+
+    @DBOS.workflow(name="ch13-check-fails")
+    def fails(tag: str) -> str:
+        raise RuntimeError(f"{tag} failed, as the check wants")
+
+    return SimpleNamespace(waits=waits, order=order, fails=fails)
 
 
-@DBOS.workflow(name="ch13-exercise-receipt")
-def ch13_ex_receipt(tag: str) -> str:
-    return ch13_ex_note(tag)
+def _children(workflow_id: str) -> list[str]:
+    from dbos import DBOS
 
-
-@DBOS.workflow(name="ch13-exercise-order")
-def ch13_ex_order(tag: str) -> str:
-    return DBOS.start_workflow(ch13_ex_receipt, tag).get_result()
-
-
-@DBOS.workflow(name="ch13-exercise-fails")
-def ch13_ex_fails(tag: str) -> str:
-    raise RuntimeError(f"{tag} failed, as the checker wants")
-
-
-@DBOS.workflow(name="ch13-exercise-waits")
-def ch13_ex_waits(tag: str) -> str:
-    DBOS.recv("go", timeout_seconds=60)
-    return tag
-
-
-def _run(workflow, workflow_id: str) -> None:
-    with SetWorkflowID(workflow_id):
-        try:
-            workflow(workflow_id)
-        except RuntimeError:
-            pass  # the failure the checker wants
-
-
-def _release(workflow_id: str) -> None:
-    DBOS.send(workflow_id, "go", "go")
-    _wait_until_ended(workflow_id)
+    return [w.workflow_id for w in DBOS.list_workflows(parent_workflow_id=workflow_id)]
 
 
 def _check_purge(purge_finished) -> Feedback:
+    from dbos import DBOS, SetWorkflowID
+
+    wf = _retention_workflows()
     tag = f"ex13-{uuid.uuid4().hex[:6]}"
     ids = {name: f"{tag}-{name}" for name in
-           ("old", "failed", "cancelled", "late", "running", "new")}
+           ("old", "failed", "cancelled", "parent", "late", "running", "new")}
 
-    # Before the cutoff: a finished order with a child, a failure, a cancelled workflow, and
-    # two that are still running (one will finish after the cutoff, one not at all).
-    _run(ch13_ex_order, ids["old"])
-    _run(ch13_ex_fails, ids["failed"])
+    # Before the cutoff: a finished order with its finished child, a failure, a cancelled
+    # workflow, a finished order whose child still runs, and two that are still running (one
+    # will finish after the cutoff, one not at all).
+    with SetWorkflowID(ids["old"]):
+        wf.order(ids["old"], True)
+    with SetWorkflowID(ids["failed"]):
+        try:
+            wf.fails(ids["failed"])
+        except RuntimeError:
+            pass
     DBOS.enqueue_workflow_with_options(
-        {"workflow_name": "ch13-exercise-waits", "queue_name": PARKED_QUEUE,
+        {"workflow_name": "ch13-check-waits", "queue_name": PARKED_QUEUE,
          "workflow_id": ids["cancelled"]}, ids["cancelled"])
     DBOS.cancel_workflow(ids["cancelled"])
+    with SetWorkflowID(ids["parent"]):
+        wf.order(ids["parent"], False)
     for name in ("late", "running"):
         with SetWorkflowID(ids[name]):
-            DBOS.start_workflow(ch13_ex_waits, ids[name])
-    children = [w.workflow_id for w in DBOS.list_workflows(parent_workflow_id=ids["old"])]
+            DBOS.start_workflow(wf.waits, ids[name])
+    old_children = _children(ids["old"])
+    running_children = _children(ids["parent"])
 
     # SQLite stores times to the whole second: the cutoff is the end of this second, and what
     # finishes "after" it finishes in the next one.
     time.sleep(1.02 - time.time() % 1)
     next_second = datetime.now(timezone.utc).replace(microsecond=0)
     cutoff = (next_second - timedelta(milliseconds=1)).isoformat()
-    _release(ids["late"])
-    _run(ch13_ex_order, ids["new"])
+    DBOS.send(ids["late"], "go", "go")
+    wait_for_workflow(ids["late"], 10)
+    with SetWorkflowID(ids["new"]):
+        wf.order(ids["new"], True)
 
     try:
         off_the_event_loop(purge_finished, cutoff, timeout=30)
     finally:
-        if _exists(ids["running"]):
-            _release(ids["running"])
+        for waiting in [ids["running"], *running_children]:
+            if _exists(waiting):
+                DBOS.send(waiting, "go", "go")
+                wait_for_workflow(waiting, 10)
 
     gone = {name: not _exists(workflow_id) for name, workflow_id in ids.items()}
-    children_left = [c for c in children if _exists(c)]
     if gone["running"]:
         return wrong(
             "you deleted a workflow that was still running (PENDING): delete only finished "
@@ -124,11 +136,18 @@ def _check_purge(purge_finished) -> Feedback:
         )
     if gone["new"]:
         return wrong("you deleted a workflow that finished after the cutoff.")
+    if gone["parent"]:
+        return wrong(
+            "you deleted a finished order whose child workflow was still running, and the "
+            "running child with it: delete_children deletes children whatever their status. "
+            "Keep a finished workflow until all its children have finished "
+            "(list_workflows(parent_workflow_id=...) lists them)."
+        )
     if not any(gone[name] for name in ("old", "failed", "cancelled")):
         return wrong("nothing that finished before the cutoff was deleted.")
     if not gone["old"]:
         return wrong("a workflow that ended in SUCCESS before the cutoff is still there.")
-    if children_left:
+    if any(_exists(child) for child in old_children):
         return wrong(
             "the finished order was deleted, but its child workflow is still there, with "
             "nothing left to reach it by: pass delete_children=True."
@@ -138,12 +157,13 @@ def _check_purge(purge_finished) -> Feedback:
     if not gone["cancelled"]:
         return wrong("a workflow CANCELLED before the cutoff is still there.")
     return correct(
-        "the order and its receipt, the failed and the cancelled workflow are gone; the "
-        "running workflow and the two that finished after the cutoff are kept."
+        "the finished order and its receipt, the failed and the cancelled workflow are gone; "
+        "the order whose child still ran, the running workflow and the two that finished "
+        "after the cutoff are kept."
     )
 
 
-@checker
+@checker(needs_dbos=True)
 def check_purge_finished(purge_finished) -> Feedback:
     return off_the_event_loop(_check_purge, purge_finished)
 
@@ -152,11 +172,11 @@ def check_purge_finished(purge_finished) -> Feedback:
 
 
 class _Crash(Exception):
-    """What the checker's client raises: the checkout died before its commit."""
+    """What the check raises in the checkout: it died before its commit."""
 
 
 class _ClientThatCrashes:
-    """A DBOSClient that does the enqueue, then fails before the caller can commit."""
+    """A DBOSClient that does the enqueue, then dies before the caller can commit."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
@@ -175,19 +195,6 @@ class _ClientThatCrashes:
         return getattr(self._client, name)
 
 
-def _has_order(engine: sa.Engine, order_id: str) -> bool:
-    with engine.connect() as conn:
-        return conn.execute(
-            sa.text("SELECT count(*) FROM orders WHERE order_id = :id"), {"id": order_id}
-        ).scalar() > 0
-
-
-def _workflows_for(order_id: str) -> list[str]:
-    """IDs of the fulfil_order workflows started for this order, whatever their IDs."""
-    return [w.workflow_id for w in DBOS.list_workflows(name="fulfil_order", load_output=False)
-            if w.input is not None and order_id in w.input["args"]]
-
-
 def _engine_that_crashes(engine: sa.Engine) -> sa.Engine:
     """Another engine on the same database, whose INSERT INTO orders dies before it runs."""
     crashing = sa.create_engine(engine.url)
@@ -200,9 +207,24 @@ def _engine_that_crashes(engine: sa.Engine) -> sa.Engine:
     return crashing
 
 
+def _rows(engine: sa.Engine, order_id: str) -> int:
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.text("SELECT count(*) FROM orders WHERE order_id = :id"), {"id": order_id}
+        ).scalar()
+
+
+def _workflows_for(order_id: str) -> list[str]:
+    """IDs of the fulfil_order workflows started for this order, whatever their IDs."""
+    from dbos import DBOS
+
+    return [w.workflow_id for w in DBOS.list_workflows(name="fulfil_order", load_output=False)
+            if w.input is not None and order_id in w.input["args"]]
+
+
 def _after_crash(engine: sa.Engine, order_id: str, calls: list[str]) -> Feedback | None:
     """What a crash left of an order: None if neither the row nor the workflow."""
-    row, workflows = _has_order(engine, order_id), _workflows_for(order_id)
+    row, workflows = _rows(engine, order_id) > 0, _workflows_for(order_id)
     if "enqueue" in calls:
         return wrong(
             "client.enqueue commits the workflow at once, on the client's own connection, "
@@ -230,7 +252,6 @@ def _after_crash(engine: sa.Engine, order_id: str, calls: list[str]) -> Feedback
 
 def _check_outbox(place_order, engine: sa.Engine, client: Any) -> Feedback:
     tag = f"ex13-{uuid.uuid4().hex[:6]}"
-    calls: list[str] = []
 
     # Crash 1: the checkout dies as it inserts the order.
     crashing_engine = _engine_that_crashes(engine)
@@ -241,7 +262,7 @@ def _check_outbox(place_order, engine: sa.Engine, client: Any) -> Feedback:
         pass
     finally:
         crashing_engine.dispose()
-    feedback = _after_crash(engine, order_id, calls)
+    feedback = _after_crash(engine, order_id, [])
     if feedback is not None:
         return feedback
 
@@ -256,12 +277,11 @@ def _check_outbox(place_order, engine: sa.Engine, client: Any) -> Feedback:
     if feedback is not None:
         return feedback
 
+    # Then a checkout that goes through.
     order_id = f"{tag}-ok"
     expected = f"fulfil-{order_id}"
     returned = off_the_event_loop(place_order, engine, client, order_id, 25, timeout=30)
-    row, workflows = _has_order(engine, order_id), _workflows_for(order_id)
-    if not crashing_client.calls and not row and not workflows:
-        return todo()
+    row, workflows = _rows(engine, order_id) > 0, _workflows_for(order_id)
     if not row:
         return wrong(f"no row for {order_id!r} in the orders table.")
     if not workflows:
@@ -273,17 +293,32 @@ def _check_outbox(place_order, engine: sa.Engine, client: Any) -> Feedback:
         )
     if returned != expected:
         return wrong(f"return the workflow's ID, {expected!r}, not {returned!r}.")
-    if _wait_until_ended(expected, timeout=5) != "SUCCESS":
+    if wait_for_workflow(expected, 5).status != "SUCCESS":
         return wrong(
             "the workflow did not run to SUCCESS: enqueue the workflow named "
             '"fulfil_order" on the "orders" queue.'
         )
+
+    # And the same checkout again: its first attempt went through, but the answer was lost.
+    try:
+        again = off_the_event_loop(place_order, engine, client, order_id, 25, timeout=30)
+    except sa.exc.IntegrityError:
+        return wrong(
+            "the retried checkout raised IntegrityError: its first attempt had been "
+            "committed, and the order's row was already there. Look for the order first, in "
+            "the same transaction, and return its workflow's ID without writing anything."
+        )
+    if again != expected:
+        return wrong(f"the retried checkout returned {again!r}, not {expected!r}.")
+    if _rows(engine, order_id) != 1 or _workflows_for(order_id) != [expected]:
+        return wrong("the retried checkout wrote a second order or a second workflow.")
     return correct(
-        "the crash before the commit left neither the order nor its workflow, and the "
-        "committed order was shipped."
+        "a crash at the insert and a crash before the commit each left neither the order nor "
+        "its workflow; the committed order was shipped, and its retry found it and changed "
+        "nothing."
     )
 
 
-@checker
+@checker(needs_dbos=True)
 def check_place_order(place_order, engine: sa.Engine, client: Any) -> Feedback:
     return off_the_event_loop(_check_outbox, place_order, engine, client)
