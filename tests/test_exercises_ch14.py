@@ -24,17 +24,13 @@ from order_service.workflows import (
     reserve_stock,
     ship_parcel,
 )
-from support import assert_wrong, checker_config
+from support import assert_correct, assert_todo, assert_wrong, launched_dbos
 
 
 @pytest.fixture(scope="module")
 def dbos(tmp_path_factory):
-    DBOS.destroy()
-    database = tmp_path_factory.mktemp("ch14") / "checks.sqlite"
-    DBOS(config=checker_config("ch14-checks", database))
-    DBOS.launch()
-    yield
-    DBOS.destroy()
+    with launched_dbos("ch14-checks", tmp_path_factory.mktemp("ch14") / "checks.sqlite"):
+        yield
 
 
 
@@ -123,15 +119,13 @@ undecorated_workflow = order_workflow(award_points)
 
 
 def test_points_accepts_the_solution(dbos):
-    feedback = ch14.check_points(solution, award_points)
-    assert feedback.ok, feedback
+    assert_correct(ch14.check_points(solution, award_points))
 
 
 def test_points_starter_is_not_done_yet(dbos):
-    assert ch14.check_points(starter, points_starter_step).status == "todo"
+    assert_todo(ch14.check_points(starter, points_starter_step))
     # The notebook's starter: neither function decorated yet.
-    assert ch14.check_points(order_workflow(points_starter_step),
-                             points_starter_step).status == "todo"
+    assert_todo(ch14.check_points(order_workflow(points_starter_step), points_starter_step))
 
 
 @pytest.mark.parametrize(
@@ -289,12 +283,11 @@ def not_async(client, order):
 
 
 def test_client_accepts_the_solution():
-    feedback = ch14.check_place_order_reliably(reliable)
-    assert feedback.ok, feedback
+    assert_correct(ch14.check_place_order_reliably(reliable))
 
 
 def test_client_starter_is_not_done_yet():
-    assert ch14.check_place_order_reliably(client_starter).status == "todo"
+    assert_todo(ch14.check_place_order_reliably(client_starter))
 
 
 @pytest.mark.parametrize(

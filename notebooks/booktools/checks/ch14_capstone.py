@@ -6,8 +6,10 @@ folder. check_place_order_reliably calls the learner's async client against
 an httpx transport that plays the order service: down for a while, losing an
 answer, rejecting an order.
 
-Both do their work on a thread of their own: inside a notebook cell an asyncio
-loop is running, and DBOS refuses its blocking calls there.
+Both do their work on a thread of their own, with the kit's off_the_event_loop: inside a
+notebook cell an asyncio loop is running, and DBOS refuses its blocking calls there. DBOS's
+log lines during a check (retries log a WARNING with a traceback, failed workflows an ERROR)
+are kept out of the cell by the kit and counted in a wrong verdict.
 """
 
 from __future__ import annotations
@@ -15,56 +17,18 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-import logging
-import os
 import tempfile
 import uuid
-from contextlib import contextmanager
 from typing import Any
 
 from ..exercises import (
-    Feedback, WorkflowRun, checker, correct, finish_or_cancel, off_the_event_loop, todo, wrong,
+    Feedback, WorkflowRun, checker, correct, environment_variable, is_unchanged_starter,
+    off_the_event_loop, todo, wait_for_workflow, wrong,
 )
-
-
-def _is_stub(function) -> bool:
-    """True if the function's body is still just `...` (or `pass`)."""
-
-    def stub(*args, **kwargs):
-        ...
-
-    code = inspect.unwrap(function).__code__
-    return code.co_code == stub.__code__.co_code and not code.co_names
 
 
 def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
-
-
-@contextmanager
-def _quiet_dbos():
-    """Retries log a WARNING with a traceback, failed workflows an ERROR: the feedback says it."""
-    logger = logging.getLogger("dbos")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-@contextmanager
-def _stand_ins_in(folder: str):
-    """Point the order service's stand-ins at a folder of the checker's own."""
-    saved = os.environ.get("ORDER_SERVICE_DATA")
-    os.environ["ORDER_SERVICE_DATA"] = folder
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop("ORDER_SERVICE_DATA", None)
-        else:
-            os.environ["ORDER_SERVICE_DATA"] = saved
 
 
 # --- exercise 1: loyalty points, exactly once ---------------------------------
@@ -76,7 +40,7 @@ def _run_order(workflow, order: dict, wait_limit: float = 20) -> WorkflowRun:
     workflow_id = f"ch14-check-points-{uuid.uuid4()}"
     with SetWorkflowID(workflow_id):
         handle = DBOS.start_workflow(workflow, order)
-    return finish_or_cancel(workflow_id, handle, wait_limit)
+    return wait_for_workflow(workflow_id, wait_limit, handle=handle)
 
 
 def _order(email: str, amount: int, country: str = "FR") -> dict:
@@ -85,7 +49,7 @@ def _order(email: str, amount: int, country: str = "FR") -> dict:
 
 
 def _check_points(workflow, step) -> Feedback:
-    from dbos._error import DBOSWorkflowFunctionNotFoundError
+    from dbos import error
     from order_service import loyalty
 
     step_name = inspect.unwrap(step).__qualname__
@@ -94,8 +58,8 @@ def _check_points(workflow, step) -> Feedback:
     # 1. A normal order.
     try:
         first = _run_order(workflow, _order(customer, 40))
-    except DBOSWorkflowFunctionNotFoundError:
-        if _is_stub(step):
+    except error.DBOSWorkflowFunctionNotFoundError:
+        if is_unchanged_starter(step):
             return todo()
         return wrong(f"{workflow.__name__} is not a DBOS workflow yet: decorate it with "
                      "@DBOS.workflow().")
@@ -106,7 +70,7 @@ def _check_points(workflow, step) -> Feedback:
     credits = loyalty.credits(customer)
     names = first.step_names()
     if not credits:
-        if _is_stub(step):
+        if is_unchanged_starter(step):
             return todo()
         if step_name not in names:
             return wrong(
@@ -179,13 +143,11 @@ def _check_points(workflow, step) -> Feedback:
     )
 
 
-@checker
+@checker(needs_dbos=True)
 def check_points(order_with_points, award_points) -> Feedback:
-    def check() -> Feedback:
-        with tempfile.TemporaryDirectory() as folder, _stand_ins_in(folder), _quiet_dbos():
-            return _check_points(order_with_points, award_points)
-
-    return off_the_event_loop(check)
+    with tempfile.TemporaryDirectory() as folder, \
+            environment_variable("ORDER_SERVICE_DATA", folder):
+        return off_the_event_loop(_check_points, order_with_points, award_points, timeout=120)
 
 
 # --- exercise 2: a client that retries safely ---------------------------------
@@ -232,7 +194,7 @@ def _call(function, service: _FakeOrderService, orders: list[dict]) -> tuple[lis
             return results
 
     try:
-        return asyncio.run(calls()), None
+        return off_the_event_loop(calls, timeout=60), None
     except Exception as exc:
         return [], exc
 
@@ -334,4 +296,4 @@ def _check_place_order_reliably(function) -> Feedback:
 
 @checker
 def check_place_order_reliably(place_order_reliably) -> Feedback:
-    return off_the_event_loop(lambda: _check_place_order_reliably(place_order_reliably))
+    return _check_place_order_reliably(place_order_reliably)
