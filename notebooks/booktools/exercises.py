@@ -20,8 +20,11 @@ The kit, all a checker needs:
 - `wrong_shape(value, expected=..., call=...)` and `wrong_kind_of_function(fn, ...)`: name a
   handle where a result is expected, a coroutine where a value is, `def` versus `async def`,
   before a checker judges side effects.
+- `coroutines_never_awaited()`: names the `_async` calls a function made without `await`.
 - `wait_for_workflow(workflow_id, timeout)`: polls until the workflow ends, cancels it at the
   limit; `wait_until(condition, timeout)` for any other condition.
+- `wait_for_dbos_log()`: for a check that made a workflow fail on purpose, waits for DBOS's
+  traceback of it, which comes just after the workflow's status, so it is counted, not shown.
 - `dbos_is_running()`, `environment_variable(name, value)`.
 
 DBOS is imported from its public modules only (`from dbos import DBOS, error`).
@@ -32,11 +35,14 @@ from __future__ import annotations
 import asyncio
 import dis
 import functools
+import gc
 import inspect
 import logging
 import os
+import re
 import threading
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Literal
@@ -228,6 +234,24 @@ def wrong_kind_of_function(fn: Any, *, expected: Literal["sync", "async"], name:
     return None
 
 
+@contextmanager
+def coroutines_never_awaited() -> Iterator[list[str]]:
+    """The names of coroutines created and dropped without `await` in the block, on any thread
+    (Python warns as it collects one): the trace of an `_async` call that never ran. The list
+    is filled when the block ends."""
+    dropped: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        try:
+            yield dropped
+        finally:
+            gc.collect()  # a coroutine caught in a reference cycle warns only when collected
+            for warning in caught:
+                named = re.match(r"coroutine '([^']+)' was never awaited", str(warning.message))
+                if named:
+                    dropped.append(named.group(1))
+
+
 # --- DBOS's state ---------------------------------------------------------------------------
 
 
@@ -278,11 +302,12 @@ def wait_until(condition: Callable[[], Any], timeout: float, interval: float = 0
 
 
 def wait_for_workflow(workflow_id: str, timeout: float, *, handle: Any = None,
-                      client: Any = None) -> WorkflowRun:
+                      client: Any = None, cancel_at_limit: bool = True) -> WorkflowRun:
     """Wait up to `timeout` s for a workflow to leave PENDING/ENQUEUED, with its result or error.
 
     At the limit the workflow is cancelled (a learner's workflow that waits forever must neither
-    hang the check nor keep running) and the run says finished=False. With `handle` (from
+    hang the check nor keep running; cancel_at_limit=False leaves alone a workflow that is the
+    notebook's, not the check's) and the run says finished=False. With `handle` (from
     start_workflow in this process) the result comes from it, after DBOS has logged any error;
     with `client` (a DBOSClient) the workflow is read through the client instead of DBOS.
     """
@@ -299,7 +324,8 @@ def wait_for_workflow(workflow_id: str, timeout: float, *, handle: Any = None,
             timeout,
         )
         if not status:
-            (client or DBOS).cancel_workflow(workflow_id)
+            if cancel_at_limit:
+                (client or DBOS).cancel_workflow(workflow_id)
             last = status_of()
             return WorkflowRun(workflow_id, status=last.status if last else None, finished=False)
         source = handle or (client or DBOS).retrieve_workflow(workflow_id)
@@ -320,10 +346,15 @@ def finish_or_cancel(workflow_id: str, handle, wait_limit: float) -> WorkflowRun
 # --- DBOS's own log lines during a check ----------------------------------------------------
 
 
+_records_of_this_check: list[logging.LogRecord] = []
+
+
 @contextmanager
 def _dbos_log_records() -> Iterator[list[logging.LogRecord]]:
     """Keep what DBOS logs meanwhile, from any thread, out of the cell's output."""
+    global _records_of_this_check
     records: list[logging.LogRecord] = []
+    _records_of_this_check = records
 
     class Keep(logging.Filter):
         def filter(self, record: logging.LogRecord) -> bool:
@@ -337,6 +368,13 @@ def _dbos_log_records() -> Iterator[list[logging.LogRecord]]:
         yield records
     finally:
         logger.removeFilter(keep)
+
+
+def wait_for_dbos_log(count: int = 1, timeout: float = 2.0) -> bool:
+    """Wait until DBOS has logged `count` records during this check (a workflow that failed on
+    DBOS's threads logs its traceback just after its status is written), so none of them lands
+    in the cell after the verdict. True if they came."""
+    return bool(wait_until(lambda: len(_records_of_this_check) >= count, timeout))
 
 
 def _with_log_summary(feedback: Feedback, records: list[logging.LogRecord]) -> Feedback:
