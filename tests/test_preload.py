@@ -2,7 +2,6 @@
 without importing DBOS again (booktools/preload.py)."""
 
 import os
-import sys
 import textwrap
 
 import pytest
@@ -70,3 +69,12 @@ def test_python_start_up_settings_it_cannot_honour_get_a_fresh_interpreter():
     assert preload.suits({"PYTHONUNBUFFERED": "1", "PYTHONPATH": "x", "PATH": "/bin"})
     assert not preload.suits({"PYTHONHASHSEED": "0"})
     assert not preload.suits({"PYTHONWARNINGS": "error"})
+
+
+def test_a_preloader_that_died_is_replaced(tmp_path):
+    write(tmp_path, "report.py", REPORT)
+    run_script("report.py", "one", cwd=tmp_path, echo=False)
+    os.kill(preload._preloader._process.pid, 9)
+    preload._preloader._process.wait()
+    run = run_script("report.py", "two", cwd=tmp_path, echo=False)
+    assert run.returncode == 0 and "dbos already imported: True as __main__: True" in run.lines

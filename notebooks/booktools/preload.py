@@ -88,8 +88,9 @@ class _Preloader:
         self._exited = threading.Condition()
         self._lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True, name="booktools-preloader-reader").start()
-        if self._pids.get(timeout=60) != "ready":
+        if self._pids.get(timeout=60) != (None, "ready"):
             raise RuntimeError("the preloader did not start")
+        self._requests = 0
 
     def _own(self, theirs: socket.socket, started: queue.Queue) -> None:
         from .processes import _command  # the launcher that makes it die with this kernel
@@ -112,15 +113,17 @@ class _Preloader:
                 with self._exited:
                     self._dead = True
                     self._exited.notify_all()
-                self._pids.put(None)
+                self._pids.put((None, None))
                 return
             event = json.loads(message)
-            if "exited" in event:
-                with self._exited:
+            with self._exited:
+                if "exited" in event:
                     self._exits[event["exited"]] = event["returncode"]
                     self._exited.notify_all()
-            else:
-                self._pids.put(event.get("pid", "ready"))
+                elif "pid" in event:  # a new child: an exit recorded for its pid is a stale one's
+                    self._exits.pop(event["pid"], None)
+            if "exited" not in event:
+                self._pids.put((event.get("request"), event.get("pid", "ready")))
 
     _dead = False
 
@@ -131,12 +134,17 @@ class _Preloader:
     def start(self, args: list[str], cwd, env: dict[str, str]) -> PreloadedProcess:
         out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
-        request = {"args": [str(a) for a in args], "cwd": str(cwd or os.getcwd()), "env": env}
         try:
             with self._lock:
+                self._requests += 1
+                request = {"request": self._requests, "args": [str(a) for a in args],
+                           "cwd": str(cwd or os.getcwd()), "env": env}
                 socket.send_fds(self._socket, [json.dumps(request).encode()],
                                 [out_write, err_write])
-                pid = self._pids.get(timeout=30)
+                # Skip answers to earlier requests whose caller was interrupted while waiting.
+                answer, pid = self._pids.get(timeout=30)
+                while answer is not None and answer < self._requests:
+                    answer, pid = self._pids.get(timeout=30)
         finally:
             os.close(out_write)
             os.close(err_write)
@@ -204,7 +212,8 @@ def _serve(fd: int) -> None:
                 for descriptor in fds:
                     os.close(descriptor)
                 children.add(pid)
-                channel.send(json.dumps({"pid": pid}).encode())
+                request = json.loads(message).get("request")
+                channel.send(json.dumps({"pid": pid, "request": request}).encode())
     finally:
         for pid in children:
             try:
