@@ -1,33 +1,70 @@
 """Chapter 3's checkers accept the solutions and explain typical wrong answers.
 
 Both checkers run the learner's code with DBOS, so this module starts a fresh
-DBOS on a temporary SQLite file, with a shop database and its datasource.
+DBOS on a temporary SQLite file, with a shop database and its datasource. The
+exercises' props are the chapter's, copied here as the chapter defines them.
 """
+
+import sys
 
 import pytest
 import sqlalchemy as sa
 from dbos import DBOS, SQLAlchemyDatasource
 
 from booktools.checks import ch03_steps
-from booktools.checks.ch03_steps import InventoryError, RefundService
-from support import checker_config
+from support import assert_correct, assert_todo, assert_wrong, launched_dbos
+
+
+class InventoryError(Exception):
+    """What the inventory service raises: status 503 (busy) or 409 (out of stock)."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(f"{status} {reason}")
+        self.status = status
+
+
+class RefundError(Exception):
+    """What the refund service raises when it is down."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(f"{status} {reason}")
+        self.status = status
+
+
+class RefundService:
+    """A stand-in for a refund provider: down (503) for its first call, then it refunds."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self, outage: int = 1) -> None:
+        self.outage = outage
+        self.refunds: list[tuple[str, int]] = []
+
+    def issue(self, order_id: str, amount: int) -> str:
+        if self.outage > 0:
+            self.outage -= 1
+            raise RefundError(503, "Service Unavailable")
+        self.refunds.append((order_id, amount))
+        return f"rf_{len(self.refunds)}"
+
+    def refunds_for(self, order_id: str) -> int:
+        return sum(1 for order, _ in self.refunds if order == order_id)
 
 
 @pytest.fixture(scope="module")
 def shop_db(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ch03")
-    DBOS.destroy()
-    # ERROR: the retries log warnings with tracebacks
-    DBOS(config=checker_config("ch03-checker-tests", folder / "dbos_system.sqlite",
-                               log_level="ERROR"))
     shop_url = f"sqlite:///{folder / 'shop.sqlite'}"
     engine = sa.create_engine(shop_url)
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE refunds (order_id TEXT, amount INTEGER, refund_id TEXT)"))
-    datasource = SQLAlchemyDatasource.create(shop_url)  # before launch()
-    DBOS.launch()
-    yield datasource
-    DBOS.destroy()
+    datasources = []
+    # ERROR: the retries log warnings with tracebacks
+    with launched_dbos("ch03-checker-tests", folder / "dbos_system.sqlite", log_level="ERROR",
+                       before_launch=lambda: datasources.append(
+                           SQLAlchemyDatasource.create(shop_url))):
+        yield datasources[0]
     engine.dispose()
 
 
@@ -48,17 +85,27 @@ SOLUTION = {
 
 
 def test_ch03_retry_options_accepts_the_solution(shop_db):
-    feedback = ch03_steps.check_reserve_options(SOLUTION)
-    assert feedback.ok, feedback
+    assert_correct(ch03_steps.check_reserve_options(SOLUTION, InventoryError))
 
 
 def test_ch03_retry_options_accepts_the_default_backoff(shop_db):
     options = {key: value for key, value in SOLUTION.items() if key != "backoff_rate"}
-    assert ch03_steps.check_reserve_options(options).ok
+    assert_correct(ch03_steps.check_reserve_options(options, InventoryError))
 
 
 def test_ch03_retry_options_starter_is_not_done_yet():
-    assert ch03_steps.check_reserve_options(...).status == "todo"
+    assert_todo(ch03_steps.check_reserve_options(..., InventoryError))
+
+
+def test_ch03_importing_the_checker_registers_no_workflow():
+    """Importing a checker leaves the learner's application as it was (a fresh interpreter)."""
+    import subprocess
+
+    code = ("import dbos._dbos as d, booktools.checks.ch03_steps; "
+            "r = d._dbos_global_registry; print(0 if r is None else len(r.workflow_info_map))")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           cwd=ch03_steps.__file__.rsplit("/booktools/", 1)[0], check=True)
+    assert shown.stdout.strip() == "0", shown
 
 
 @pytest.mark.parametrize(
@@ -74,6 +121,11 @@ def test_ch03_retry_options_starter_is_not_done_yet():
         ({"should_retry": lambda error: True}, "until the retries ran out"),  # lets 409 through
         ({"should_retry": lambda error: getattr(error, "status", 0) != 503},
          "was not retried"),  # inverted
+        # reads .status of every exception: a dropped connection has none
+        ({"should_retry": lambda error: error.status != 409},
+         "should_retry receives every exception the step raises"),
+        ({"should_retry": lambda error: isinstance(error, InventoryError)
+          and error.status != 409}, "a dropped connection (ConnectionError) was not retried"),
     ],
 )
 def test_ch03_retry_options_explains_wrong_answers(shop_db, changes, hint):
@@ -83,13 +135,12 @@ def test_ch03_retry_options_explains_wrong_answers(shop_db, changes, hint):
             options.pop(key)
         else:
             options[key] = value
-    feedback = ch03_steps.check_reserve_options(options)
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
+    assert_wrong(ch03_steps.check_reserve_options(options, InventoryError), hint)
 
 
 def test_ch03_retry_options_rejects_a_non_dict():
-    feedback = ch03_steps.check_reserve_options([("max_attempts", 4)])
-    assert feedback.status == "wrong" and "dictionary" in feedback.message
+    assert_wrong(ch03_steps.check_reserve_options([("max_attempts", 4)], InventoryError),
+                 "dictionary")
 
 
 # --- exercise 2: a refund, exactly once ---------------------------------------
@@ -121,8 +172,7 @@ def solution(shop_db, service):
 
 def test_ch03_refund_accepts_the_solution(shop_db):
     service = RefundService()
-    feedback = ch03_steps.check_refund_order(solution(shop_db, service), service, shop_db)
-    assert feedback.ok, feedback
+    assert_correct(ch03_steps.check_refund_order(solution(shop_db, service), service, shop_db))
 
 
 def test_ch03_refund_starter_is_not_done_yet(shop_db):
@@ -133,7 +183,7 @@ def test_ch03_refund_starter_is_not_done_yet(shop_db):
         ...
 
     service = RefundService()
-    assert ch03_steps.check_refund_order(refund_order, service, shop_db).status == "todo"
+    assert_todo(ch03_steps.check_refund_order(refund_order, service, shop_db))
 
 
 def no_retries(shop_db, service):
@@ -165,7 +215,7 @@ def refund_in_workflow_body(shop_db, service):
             try:
                 refund_id = service.issue(order_id, amount)
                 break
-            except ch03_steps.RefundError:
+            except RefundError:
                 continue
         record_refund(order_id, amount, refund_id)
         return refund_id
@@ -254,5 +304,4 @@ def returns_nothing(shop_db, service):
 def test_ch03_refund_explains_wrong_answers(shop_db, make_workflow, hint):
     service = RefundService()
     refund_order = make_workflow(shop_db, service)
-    feedback = ch03_steps.check_refund_order(refund_order, service, shop_db)
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
+    assert_wrong(ch03_steps.check_refund_order(refund_order, service, shop_db), hint)

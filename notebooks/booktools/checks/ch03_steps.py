@@ -1,8 +1,10 @@
 """Checkers for chapter 3, steps.
 
-Both checkers run the learner's code with DBOS for real. They call DBOS's sync
-API from a worker thread: in a notebook cell, Jupyter's event loop is running
-and DBOS refuses blocking calls there.
+Both checkers run the learner's code with DBOS for real, on a thread of their own (DBOS's sync
+API, as in a script: a notebook cell's thread runs an event loop, where DBOS refuses blocking
+calls). The exercises' props, InventoryError and the refund service, are the chapter's: the
+checks receive them. The first check registers one workflow of its own,
+ch03_check_reserve_stock, in the running application when it first runs.
 """
 
 from __future__ import annotations
@@ -10,66 +12,69 @@ from __future__ import annotations
 import time
 import uuid
 
-from dbos import DBOS, SetWorkflowID
-from dbos import error as dbos_errors
+from ..exercises import Feedback, checker, correct, off_the_event_loop, wrong
 
-from ..exercises import Feedback, checker, correct, off_the_event_loop, todo, wrong
+CHECK_WORKFLOW = "ch03_check_reserve_stock"
 
 
 # --- exercise 1: retry options for a stock service ---------------------------
 
 
-class InventoryError(Exception):
-    """What the inventory service raises; `status` is 503 (busy) or 409 (out of stock)."""
-
-    def __init__(self, status: int, reason: str):
-        super().__init__(status, reason)
-        self.status = status
-
-    def __str__(self) -> str:
-        return f"{self.args[0]} {self.args[1]}"
-
-
 class FakeInventory:
-    """A pretend inventory service: busy for `busy` calls, or out of stock."""
+    """A pretend inventory service: busy (503) for `busy` calls, a dropped connection for
+    `dropped` calls, or out of stock (409); it raises the chapter's InventoryError."""
 
     def __init__(self) -> None:
+        self.error_class: type = Exception
         self.reset()
 
-    def reset(self, busy: int = 0, out_of_stock: bool = False) -> None:
-        self.busy = busy
-        self.out_of_stock = out_of_stock
+    def reset(self, busy: int = 0, dropped: int = 0, out_of_stock: bool = False) -> None:
+        self.busy, self.dropped, self.out_of_stock = busy, dropped, out_of_stock
         self.calls: list[float] = []  # when each call arrived
 
     def reserve(self, item: str, quantity: int) -> str:
         self.calls.append(time.monotonic())
+        if self.dropped > 0:
+            self.dropped -= 1
+            raise ConnectionError("connection reset by peer")
         if self.busy > 0:
             self.busy -= 1
-            raise InventoryError(503, "Service Unavailable")
+            raise self.error_class(503, "Service Unavailable")
         if self.out_of_stock:
-            raise InventoryError(409, "Out of stock")
+            raise self.error_class(409, "Out of stock")
         return f"reserved {quantity} x {item}"
 
 
 _inventory = FakeInventory()
 _options_under_test: dict = {}  # workflow arguments must pickle; a should_retry may not
+_workflow: list = []  # the check's workflow, registered on first use
 
 
-@DBOS.workflow(name="ch03_check_reserve_stock")
-def _reserve_stock(item: str, quantity: int) -> str:
-    return DBOS.run_step(_options_under_test, _inventory.reserve, item, quantity)
+def _reserve_stock_workflow():
+    from dbos import DBOS
+
+    if not _workflow:
+        @DBOS.workflow(name=CHECK_WORKFLOW)
+        def reserve_stock(item: str, quantity: int) -> str:
+            return DBOS.run_step(_options_under_test, _inventory.reserve, item, quantity)
+
+        _workflow.append(reserve_stock)
+    return _workflow[0]
 
 
-def _run_reserve(options: dict, busy: int = 0, out_of_stock: bool = False):
+def _run_reserve(options: dict, **service):
     """Run the checker's workflow with these options; return (result or exception, calls)."""
+    from dbos import SetWorkflowID
+
+    workflow = _reserve_stock_workflow()
     _options_under_test.clear()
     _options_under_test.update(options)
-    _inventory.reset(busy=busy, out_of_stock=out_of_stock)
+    _inventory.reset(**service)
 
     def run():
         with SetWorkflowID(f"ch03-check-reserve-{uuid.uuid4()}"):
             try:
-                return _reserve_stock("teapot", 2)
+                return workflow("teapot", 2)
             except Exception as error:  # the outcome we are checking
                 return error
 
@@ -83,11 +88,13 @@ def _describe(outcome) -> str:
     return repr(outcome)
 
 
-@checker
-def check_reserve_options(reserve_options) -> Feedback:
-    """The StepOptions of exercise 1, run against a fake inventory service."""
-    if reserve_options is ... or reserve_options is None:
-        return todo()
+@checker(needs_dbos=True)
+def check_reserve_options(reserve_options, inventory_error: type) -> Feedback:
+    """The StepOptions of exercise 1, run against a fake inventory service that raises the
+    chapter's `inventory_error` class."""
+    from dbos import error as dbos_errors
+
+    _inventory.error_class = InventoryError = inventory_error
     if not isinstance(reserve_options, dict):
         return wrong(
             "reserve_options should be a dictionary of step options, such as "
@@ -123,6 +130,26 @@ def check_reserve_options(reserve_options) -> Feedback:
         return wrong(
             "an out-of-stock answer would be retried 4 times: add 'should_retry', a "
             "function that returns False for an InventoryError whose status is 409."
+        )
+
+    # A dropped connection is no InventoryError: should_retry receives it too.
+    outcome, calls = _run_reserve(reserve_options, dropped=1)
+    if isinstance(outcome, (AttributeError, TypeError)):
+        return wrong(
+            f"a dropped connection (ConnectionError) made your should_retry raise "
+            f"{_describe(outcome)}. should_retry receives every exception the step raises, "
+            "not only InventoryError: check isinstance(error, InventoryError) before "
+            "reading error.status."
+        )
+    if isinstance(outcome, ConnectionError):
+        return wrong(
+            "a dropped connection (ConnectionError) was not retried: your should_retry "
+            "returned False for it. Only an out-of-stock answer (409) is final."
+        )
+    if isinstance(outcome, Exception) or len(calls) != 2:
+        return wrong(
+            "after one dropped connection, expected 2 calls and the reservation; saw "
+            f"{len(calls)} calls and {_describe(outcome)}."
         )
 
     # Busy twice: two retries, then success, with the configured waits between.
@@ -166,44 +193,13 @@ def check_reserve_options(reserve_options) -> Feedback:
             f"DBOSMaxStepRetriesExceeded; saw {len(calls)} calls and {_describe(outcome)}."
         )
     return correct(
-        "busy twice: 3 calls, then the reservation; out of stock: 1 call and the "
-        "InventoryError itself; busy for good: 4 calls, then DBOSMaxStepRetriesExceeded."
+        "a dropped connection: 2 calls; busy twice: 3 calls, then the reservation; out of "
+        "stock: 1 call and the InventoryError itself; busy for good: 4 calls, then "
+        "DBOSMaxStepRetriesExceeded."
     )
 
 
 # --- exercise 2: a refund, exactly once ---------------------------------------
-
-
-class RefundError(Exception):
-    """What the refund service raises; `status` is an HTTP-like code."""
-
-    def __init__(self, status: int, reason: str):
-        super().__init__(status, reason)
-        self.status = status
-
-    def __str__(self) -> str:
-        return f"{self.args[0]} {self.args[1]}"
-
-
-class RefundService:
-    """A pretend refund provider: down (503) for its first call, then it refunds."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self, outage: int = 1) -> None:
-        self.outage = outage
-        self.refunds: list[tuple[str, int]] = []
-
-    def issue(self, order_id: str, amount: int) -> str:
-        if self.outage > 0:
-            self.outage -= 1
-            raise RefundError(503, "Service Unavailable")
-        self.refunds.append((order_id, amount))
-        return f"rf_{len(self.refunds)}"
-
-    def refunds_for(self, order_id: str) -> int:
-        return sum(1 for order, _ in self.refunds if order == order_id)
 
 
 def _refund_rows(shop_db, order_id: str) -> int:
@@ -215,9 +211,14 @@ def _refund_rows(shop_db, order_id: str) -> int:
         ).scalar_one()
 
 
-@checker
-def check_refund_order(refund_order, refund_service: RefundService, shop_db) -> Feedback:
-    """Run the learner's refund workflow, replay it, and count refunds and rows."""
+@checker(needs_dbos=True)
+def check_refund_order(refund_order, refund_service, shop_db) -> Feedback:
+    """Run the learner's refund workflow, replay it, and count refunds and rows.
+
+    refund_service is the chapter's: reset(outage=1) makes it fail its next call with a
+    RefundError (status 503), refunds_for(order_id) counts the refunds it issued.
+    """
+    from dbos import DBOS, SetWorkflowID
     order_id = f"order-r{uuid.uuid4().hex[:6]}"
     workflow_id = f"ch03-check-refund-{order_id}"
     refund_service.reset(outage=1)
@@ -245,14 +246,12 @@ def check_refund_order(refund_order, refund_service: RefundService, shop_db) -> 
         del shop_db.run_tx_step  # back to the class's method
     refunds = refund_service.refunds_for(order_id)
     rows = _refund_rows(shop_db, order_id)
-    if result is None and refunds == 0 and rows == 0:
-        return todo()
     if status is None:
         return wrong(
             "refund_order did not run as a workflow: decorate it with @DBOS.workflow(). "
             "Outside a workflow, steps are plain calls, with no checkpoints and no retries."
         )
-    if isinstance(result, RefundError):
+    if type(result).__name__ == "RefundError":
         return wrong(
             f"the workflow failed with RefundError: {result}. The refund service is down "
             "for its first call: call it from a step with retries_allowed=True."
