@@ -9,7 +9,8 @@ import pytest
 from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
 
 from booktools.checks import ch04_queues
-from support import checker_config
+from booktools.exercises import off_the_event_loop
+from support import assert_correct, assert_todo, assert_wrong, launched_dbos
 
 
 @DBOS.step()
@@ -23,25 +24,16 @@ def refresh_account(account_id: str) -> str:
     return fetch_balance(account_id)
 
 
-# Other tests in the session (Playwright's sync API) may leave an event loop running in
-# this thread, where DBOS refuses blocking calls: make them on a thread of their own.
-from booktools.exercises import off_the_event_loop  # noqa: E402
+def register_the_chapter_s_queues():
+    DBOS.register_queue("refresh", polling_interval_sec=0.1)
+    DBOS.register_queue("elsewhere", polling_interval_sec=0.1)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def launched_dbos(tmp_path_factory):
+def dbos(tmp_path_factory):
     database = tmp_path_factory.mktemp("ch04") / "checks.sqlite"
-
-    def launch():
-        DBOS.destroy()
-        DBOS(config=checker_config("ch04-checks", database))
-        DBOS.launch()
-        DBOS.register_queue("refresh", polling_interval_sec=0.1)
-        DBOS.register_queue("elsewhere", polling_interval_sec=0.1)
-
-    off_the_event_loop(launch)
-    yield
-    off_the_event_loop(DBOS.destroy)
+    with launched_dbos("ch04-checks", database, after_launch=register_the_chapter_s_queues):
+        yield
 
 
 # --- exercise 1: mail_queue_options --------------------------------------------
@@ -54,13 +46,18 @@ GOOD_OPTIONS = {
 
 
 def test_mail_options_accepts_the_solution():
-    feedback = ch04_queues.check_mail_queue_options(GOOD_OPTIONS)
-    assert feedback.ok, feedback
+    assert_correct(ch04_queues.check_mail_queue_options(GOOD_OPTIONS))
+
+
+@pytest.mark.parametrize("limiter", [{"limit": 5, "period": 2.5}, {"limit": 4, "period": 2}])
+def test_mail_options_accepts_a_safety_margin(limiter):
+    """The chapter's rate-limiting section advises a margin over a strict sliding window."""
+    assert_correct(ch04_queues.check_mail_queue_options(options(limiter=limiter)))
 
 
 def test_mail_options_starter_is_not_done_yet():
-    assert ch04_queues.check_mail_queue_options(...).status == "todo"
-    assert ch04_queues.check_mail_queue_options({"worker_concurrency": ...}).status == "todo"
+    assert_todo(ch04_queues.check_mail_queue_options(...))
+    assert_todo(ch04_queues.check_mail_queue_options({"worker_concurrency": ...}))
 
 
 def options(**changes):
@@ -86,11 +83,13 @@ def options(**changes):
         (options(worker_concurrency=3), "lets one process open 3"),
         (options(global_concurrency=1), "DBOS refused"),  # worker limit above the global one
         (options(polling_interval_sec=None), "polling_interval_sec=0.1"),
+        (options(limiter={"limit": 3, "period": 1.2}), "lets 6 starts into one 2-second window"),
+        (options(limiter={"limit": 10, "period": 4}), "limit is at most 5"),  # bursts of 10
+        (options(limiter={"limit": 5, "period": 4}), "wastes much of it"),
     ],
 )
 def test_mail_options_explains_wrong_answers(answer, hint):
-    feedback = ch04_queues.check_mail_queue_options(answer)
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
+    assert_wrong(ch04_queues.check_mail_queue_options(answer), hint)
 
 
 def test_mail_options_leaves_no_queue_behind():
@@ -107,15 +106,14 @@ def solution(account_id: str):
 
 
 def test_refresh_accepts_the_solution():
-    feedback = ch04_queues.check_submit_refresh(solution)
-    assert feedback.ok, feedback
+    assert_correct(ch04_queues.check_submit_refresh(solution))
 
 
 def test_refresh_starter_is_not_done_yet():
     def starter(account_id: str):
         ...
 
-    assert ch04_queues.check_submit_refresh(starter).status == "todo"
+    assert_todo(ch04_queues.check_submit_refresh(starter))
 
 
 def no_deduplication(account_id):
@@ -141,6 +139,16 @@ def not_queued(account_id):
     return DBOS.start_workflow(refresh_account, account_id)
 
 
+def returns_the_result(account_id):
+    with SetEnqueueOptions(deduplication_id=account_id, duplication_policy="return-existing"):
+        return DBOS.enqueue_workflow("refresh", refresh_account, account_id).get_result()
+
+
+def forgets_to_return(account_id):
+    with SetEnqueueOptions(deduplication_id=account_id, duplication_policy="return-existing"):
+        DBOS.enqueue_workflow("refresh", refresh_account, account_id)
+
+
 def wrong_queue(account_id):
     with SetEnqueueOptions(deduplication_id=account_id, duplication_policy="return-existing"):
         return DBOS.enqueue_workflow("elsewhere", refresh_account, account_id)
@@ -155,8 +163,9 @@ def wrong_queue(account_id):
         (workflow_id_instead, "returned the old refresh"),
         (not_queued, "went to no queue"),
         (wrong_queue, "the 'elsewhere' queue"),
+        (returns_the_result, "returned str 'acct-"),
+        (forgets_to_return, "submit_refresh() returned None"),
     ],
 )
 def test_refresh_explains_wrong_answers(answer, hint):
-    feedback = ch04_queues.check_submit_refresh(answer)
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
+    assert_wrong(ch04_queues.check_submit_refresh(answer), hint)
