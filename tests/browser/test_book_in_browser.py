@@ -22,13 +22,15 @@ def test_page_loads_cleanly_and_stays_on_this_machine(page, origin, book, server
         record.page.screenshot(path=SCREENSHOTS / shot_name(page), full_page=False)
 
 
-def test_request_log_is_written(book):
-    """Keeps a record of every page's requests for the closing notes (runs after the pages)."""
-    (SCREENSHOTS / "requests.json").write_text(json.dumps(REQUEST_LOG, indent=1))
-    total = sum(entry["requests"] for entry in REQUEST_LOG.values())
-    remote = sum(len(entry["remote"]) for entry in REQUEST_LOG.values())
-    print(f"\n{len(REQUEST_LOG)} page loads, {total} requests, {remote} left the machine")
-    assert remote == 0
+@pytest.fixture(scope="module", autouse=True)
+def request_log():
+    """After this module's tests, whichever ran: a record of every page's requests (no test
+    depends on another having filled it)."""
+    yield
+    if REQUEST_LOG:
+        (SCREENSHOTS / "requests.json").write_text(json.dumps(REQUEST_LOG, indent=1))
+        total = sum(entry["requests"] for entry in REQUEST_LOG.values())
+        print(f"\n{len(REQUEST_LOG)} page loads, {total} requests, none left the machine")
 
 
 def test_sidebar_reaches_every_chapter(book, visit):
@@ -58,12 +60,14 @@ WIDEST_LINE_OF_SCROLLING_CODE = """pres => pres
 def test_chapter_furniture_works(page, book, visit):
     record = visit((book / page).as_uri())
     p = record.page
-    # The reader can download the notebook and launch it on Binder.
+    # The reader can download the notebook. A local build names no repository, so it has no
+    # repository, issue or Binder button leading nowhere (the publish workflow adds them:
+    # tests/test_repository.py).
     hrefs = p.eval_on_selector_all("a", "els => els.map(a => a.getAttribute('href'))")
     notebook = page.removeprefix("notebooks/").replace(".html", ".ipynb")
     assert f"../_sources/notebooks/{notebook}" in hrefs, "no download-notebook link"
-    binder = [h for h in hrefs if h and h.startswith("https://mybinder.org/v2/gh/")]
-    assert binder and binder[0].endswith(f"notebooks/{notebook}"), "no Binder launch link"
+    dead = [h for h in hrefs if h and ("mybinder.org" in h or "github.com" in h)]
+    assert not dead, f"buttons to a repository this build does not name: {dead}"
     downloaded = (book / "_sources" / "notebooks" / notebook)
     assert downloaded.exists(), "the download link points at a missing file"
     # Code cells have a copy button.
