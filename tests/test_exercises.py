@@ -9,6 +9,8 @@ import os
 import pytest
 
 from booktools.checks import ch00_why, ch01_lifecycle
+from booktools.exercises import dbos_is_running
+from support import assert_wrong, launched_dbos
 
 # --- chapter 0: predict the ledger -------------------------------------------
 
@@ -33,8 +35,7 @@ def test_ch00_starter_is_not_done_yet():
     ],
 )
 def test_ch00_explains_wrong_predictions(prediction, hint):
-    feedback = ch00_why.check_prediction(prediction)
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
+    assert_wrong(ch00_why.check_prediction(prediction), hint)
 
 
 # --- chapter 1: make_config() --------------------------------------------------
@@ -51,6 +52,12 @@ def good_config():
 
 def test_ch01_accepts_the_solution():
     assert ch01_lifecycle.check_make_config(good_config).ok
+
+
+def test_ch01_check_leaves_the_learner_s_dbos_running(tmp_path):
+    with launched_dbos("ch01-checks", tmp_path / "ch01.sqlite"):
+        ch01_lifecycle.check_make_config(with_changes(name="Invoice Mailer"))
+        assert dbos_is_running()
 
 
 def test_ch01_starter_is_not_done_yet():
@@ -73,6 +80,10 @@ def with_changes(**changes):
     return make_config
 
 
+def forgets_to_return():
+    config = good_config()  # noqa: F841 - built, never returned
+
+
 def uses_os_environ_index():
     return {**good_config(), "system_database_url": os.environ["DBOS_SYSTEM_DATABASE_URL"]}
 
@@ -86,8 +97,9 @@ def uses_os_environ_index():
         (uses_os_environ_index, "raised KeyError"),
         (with_changes(application_version=None), "not pinned"),
         (with_changes(log_level="INFO"), "log_level should be 'WARNING'"),
+        (with_changes(name="im"), "DBOS rejects the name"),  # under 3 characters
+        (forgets_to_return, "returned None"),
     ],
 )
 def test_ch01_explains_wrong_configs(make_config, hint):
-    feedback = ch01_lifecycle.check_make_config(make_config)
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
+    assert_wrong(ch01_lifecycle.check_make_config(make_config), hint)
