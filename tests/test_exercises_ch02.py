@@ -12,19 +12,16 @@ import pytest
 from dbos import DBOS, SetWorkflowID
 
 from booktools.checks import ch02_workflows
-from support import checker_config
+from support import assert_correct, assert_todo, assert_wrong, launched_dbos
 
 LEDGER: dict[str, Path] = {}  # where charge_invoice writes, set by the fixture
 
 
 @pytest.fixture
 def dbos(tmp_path):
-    DBOS.destroy()
     LEDGER["path"] = tmp_path / "ledger.txt"
-    DBOS(config=checker_config("ch02-exercise-tests", tmp_path / "system.sqlite"))
-    DBOS.launch()
-    yield LEDGER["path"]
-    DBOS.destroy()
+    with launched_dbos("ch02-exercise-tests", tmp_path / "system.sqlite"):
+        yield LEDGER["path"]
 
 
 # --- exercise 1: pay each invoice once ---------------------------------------
@@ -75,14 +72,24 @@ def pay_without_return(invoice_id, amount):
         ch02_pay_invoice(invoice_id, amount)
 
 
+def pay_returns_the_handle(invoice_id, amount):
+    with SetWorkflowID(f"pay-{invoice_id}"):
+        return DBOS.start_workflow(ch02_pay_invoice, invoice_id, amount)
+
+
+async def pay_async(invoice_id, amount):
+    with SetWorkflowID(f"pay-{invoice_id}"):
+        handle = await DBOS.start_workflow_async(ch02_pay_invoice, invoice_id, amount)
+        return await handle.get_result()
+
+
 @pytest.mark.parametrize("pay", [pay_solution, pay_called_in_block])
 def test_ch02_pay_accepts_the_solution(dbos, pay):
-    feedback = ch02_workflows.check_pay_once(pay, dbos)
-    assert feedback.ok, feedback
+    assert_correct(ch02_workflows.check_pay_once(pay, dbos))
 
 
 def test_ch02_pay_starter_is_not_done_yet(dbos):
-    assert ch02_workflows.check_pay_once(pay_starter, dbos).status == "todo"
+    assert_todo(ch02_workflows.check_pay_once(pay_starter, dbos))
 
 
 @pytest.mark.parametrize(
@@ -90,13 +97,28 @@ def test_ch02_pay_starter_is_not_done_yet(dbos):
     [
         (pay_without_id, "charged it 2 times"),
         (pay_with_random_id, "random or time-based ID"),
-        (pay_with_constant_id, "was never charged"),
+        (pay_with_constant_id, "the recorded result of another invoice"),
         (pay_without_return, "returned None"),
+        # the ID was right; the ledger is read before the background workflow writes
+        (pay_returns_the_handle, "returned a workflow handle, not the workflow's result"),
+        (pay_async, "should be a plain `def`"),
     ],
 )
 def test_ch02_pay_explains_wrong_answers(dbos, pay, hint):
-    feedback = ch02_workflows.check_pay_once(pay, dbos)
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
+    assert_wrong(ch02_workflows.check_pay_once(pay, dbos), hint)
+
+
+def test_ch02_pay_judges_a_rerun_on_its_own(dbos):
+    """A constant ID recorded by an earlier check is still named as the cause, not as
+    "nothing was charged"."""
+    ch02_workflows.check_pay_once(pay_with_constant_id, dbos)
+    assert_wrong(ch02_workflows.check_pay_once(pay_with_constant_id, dbos),
+                 "the recorded result of another invoice")
+
+
+def test_ch02_pay_without_dbos_says_to_run_the_set_up_cells(tmp_path):
+    feedback = ch02_workflows.check_pay_once(pay_solution, tmp_path / "ledger.txt")
+    assert feedback.status == "setup", feedback
 
 
 # --- exercise 2: a deterministic checkout ------------------------------------
@@ -161,12 +183,18 @@ def checkout_undecorated(order_id: str) -> str:
 
 
 def test_ch02_checkout_accepts_the_solution(dbos):
-    feedback = ch02_workflows.check_checkout(ch02_checkout_solution)
-    assert feedback.ok, feedback
+    assert_correct(ch02_workflows.check_checkout(ch02_checkout_solution))
 
 
 def test_ch02_checkout_starter_is_not_done_yet(dbos):
-    assert ch02_workflows.check_checkout(checkout_starter).status == "todo"
+    assert_todo(ch02_workflows.check_checkout(checkout_starter))
+
+
+def test_ch02_checkout_counts_the_replay_s_traceback_instead_of_showing_it(dbos, capfd):
+    capfd.readouterr()
+    feedback = ch02_workflows.check_checkout(ch02_checkout_random_in_workflow)
+    assert "Traceback" not in capfd.readouterr().err
+    assert "(DBOS logged 1 error" in feedback.message, feedback
 
 
 @pytest.mark.parametrize(
@@ -179,5 +207,4 @@ def test_ch02_checkout_starter_is_not_done_yet(dbos):
     ],
 )
 def test_ch02_checkout_explains_wrong_answers(dbos, checkout, hint):
-    feedback = ch02_workflows.check_checkout(checkout)
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
+    assert_wrong(ch02_workflows.check_checkout(checkout), hint)

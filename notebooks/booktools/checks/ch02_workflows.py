@@ -1,43 +1,24 @@
 """Checkers for chapter 2, Workflows.
 
-Both checkers run the learner's code with DBOS for real. DBOS's blocking calls refuse
-to run on a thread with a running event loop (a notebook cell's thread), so the
-checks that need them run on a thread of their own.
+Both checkers run the learner's code with DBOS for real, on a thread of their own, as a script
+would (a notebook cell's thread runs an event loop, where DBOS refuses blocking calls).
 """
 
 from __future__ import annotations
 
-import logging
 import random
-import time
 import uuid
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..exercises import Feedback, checker, correct, off_the_event_loop, todo, wrong
+from ..exercises import (
+    Feedback, checker, correct, off_the_event_loop, wait_for_dbos_log, wrong,
+    wrong_kind_of_function, wrong_shape,
+)
 
 CHECK_QUEUE = "ch02-checker"  # forks run on it, so they start at once
-
-
-@contextmanager
-def _dbos_logs_aside() -> Iterator[list[logging.LogRecord]]:
-    """Keep the checker's deliberate failures out of the notebook's stderr."""
-    records: list[logging.LogRecord] = []
-
-    class Keep(logging.Filter):
-        def filter(self, record: logging.LogRecord) -> bool:
-            records.append(record)
-            return False
-
-    keep = Keep()
-    logger = logging.getLogger("dbos")
-    logger.addFilter(keep)
-    try:
-        yield records
-    finally:
-        logger.removeFilter(keep)
 
 
 def _charges(ledger: Path, invoice_id: str) -> int:
@@ -50,19 +31,28 @@ def _charges(ledger: Path, invoice_id: str) -> int:
 # --- exercise 1: pay each invoice once ---------------------------------------
 
 
-@checker
+def _of_another_invoice(result, invoice_id: str) -> bool:
+    """A recorded result that names some other invoice (pay_invoice returns "<id>: paid <n>")."""
+    return isinstance(result, str) and not result.startswith(f"{invoice_id}:")
+
+
+@checker(needs_dbos=True)
 def check_pay_once(pay: Callable[[str, int], str], ledger: str | Path) -> Feedback:
     """`pay(invoice_id, amount)` runs pay_invoice once per invoice, however often."""
-    token = uuid.uuid4().hex[:6]  # fresh invoices, so the check can run again
+    kind = wrong_kind_of_function(pay, expected="sync", name="pay")
+    if kind:
+        return kind
+    token = uuid.uuid4().hex[:6]  # fresh invoices, so a re-run is judged on its own
     first, second = f"INV-{token}-1", f"INV-{token}-2"
-    results = [pay(first, 30), pay(first, 30), pay(second, 45)]
+    calls = [(first, 30), (first, 30), (second, 45)]
+    results = [off_the_event_loop(pay, invoice, amount, timeout=30) for invoice, amount in calls]
+    for result in results:
+        shape = wrong_shape(result, expected="result", call="pay()")
+        if shape:
+            return shape
     charged_first = _charges(ledger, first)
     charged_second = _charges(ledger, second)
 
-    if results == [None, None, None] and charged_first == charged_second == 0:
-        return todo()
-    if charged_first == 0 and charged_second == 0:
-        return wrong("nothing was charged: pay() must run the pay_invoice workflow.")
     if charged_first > 1:
         return wrong(
             f"paying {first} twice charged it {charged_first} times: each call ran "
@@ -70,12 +60,14 @@ def check_pay_once(pay: Callable[[str, int], str], ledger: str | Path) -> Feedba
             "ID, every call gets a new ID. Compute the ID from the invoice, so that "
             "a retry computes the same one."
         )
-    if charged_second == 0:
+    if charged_second == 0 and _of_another_invoice(results[2], second):
         return wrong(
             f"{second} was never charged: its call returned {results[2]!r}, the "
-            "recorded result of another invoice. Every invoice needs its own ID: "
-            "put the invoice ID in the workflow ID."
+            "recorded result of another invoice, because its workflow ID was one already "
+            "used. Every invoice needs its own ID: put the invoice ID in the workflow ID."
         )
+    if charged_first == 0 and charged_second == 0:
+        return wrong("nothing was charged: pay() must run the pay_invoice workflow.")
     if None in results:
         return wrong("the invoices were charged once each, but pay() returned None: "
                      "return the workflow's result.")
@@ -110,21 +102,15 @@ def _run(workflow: Callable[[str], str], workflow_id: str, order_id: str) -> str
 
 
 def _check_checkout(checkout: Callable[[str], str]) -> Feedback:
-    from dbos import DBOS
-    from dbos import error as dbos_error
+    from dbos import DBOS, error
 
     token = uuid.uuid4().hex[:6]
     lucky, unlucky = f"order-{token}-lucky", f"order-{token}-unlucky"
     try:
         with _random_returns(0.05):
             first = _run(checkout, f"checkout-{lucky}", lucky)
-    except dbos_error.DBOSWorkflowFunctionNotFoundError:
-        if checkout(lucky) is None:  # the starter, undecorated
-            return todo()
-        return wrong("checkout is not a workflow: "
-                     "decorate it with @DBOS.workflow().")
-    if first is None:
-        return todo()
+    except error.DBOSWorkflowFunctionNotFoundError:
+        return wrong("checkout is not a workflow: decorate it with @DBOS.workflow().")
     with _random_returns(0.95):
         other = _run(checkout, f"checkout-{unlucky}", unlucky)
     if first != f"{lucky}: coupon" or other != f"{unlucky}: thank you":
@@ -139,18 +125,15 @@ def _check_checkout(checkout: Callable[[str], str]) -> Feedback:
     steps = DBOS.list_workflow_steps(f"checkout-{lucky}")
     if DBOS.retrieve_queue(CHECK_QUEUE) is None:
         DBOS.register_queue(CHECK_QUEUE, polling_interval_sec=0.05)
-    with _dbos_logs_aside() as logs, _random_returns(0.95):
-        fork = DBOS.fork_workflow(f"checkout-{lucky}", len(steps) + 1,
-                                  queue_name=CHECK_QUEUE)
+    with _random_returns(0.95):
+        fork = DBOS.fork_workflow(f"checkout-{lucky}", len(steps) + 1, queue_name=CHECK_QUEUE)
         try:
             replayed = fork.get_result(polling_interval_sec=0.05)
-        except dbos_error.DBOSUnexpectedStepError as error:
-            deadline = time.monotonic() + 2  # the failed fork logs from its thread
-            while not logs and time.monotonic() < deadline:
-                time.sleep(0.02)
+        except error.DBOSUnexpectedStepError as failure:
+            wait_for_dbos_log()  # the failed fork's traceback, counted in the verdict
             return wrong(
                 "the replay failed with DBOSUnexpectedStepError ("
-                f"{error.inputs[3]} was recorded where {error.inputs[2]} was "
+                f"{failure.inputs[3]} was recorded where {failure.inputs[2]} was "
                 "expected): the number is drawn outside a step, so the replay drew "
                 "it again and took the other branch. Draw it in a @DBOS.step() and "
                 "branch on the step's result."
@@ -170,7 +153,10 @@ def _check_checkout(checkout: Callable[[str], str]) -> Feedback:
     )
 
 
-@checker
+@checker(needs_dbos=True)
 def check_checkout(checkout: Callable[[str], str]) -> Feedback:
     """A replay with different random numbers takes the same branch."""
-    return off_the_event_loop(lambda: _check_checkout(checkout))
+    kind = wrong_kind_of_function(checkout, expected="sync", name="checkout")
+    if kind:
+        return kind
+    return off_the_event_loop(_check_checkout, checkout)
