@@ -219,7 +219,7 @@ def test_schedule_shows_the_utc_conversion_with_a_summer_date(app):
     feedback = ch07_patterns.check_install_digest_schedule(
         installer(schedule="30 6 * * 1-5", zone=None), send_digest)
     assert_wrong(feedback, "is right in winter only")
-    assert "Mon 06 Jul 2026 at 08:30" in feedback.message, feedback
+    assert "on Mon 06 Jul 2026 it fires at 08:30 Paris time" in feedback.message, feedback
 
 
 def test_schedule_explains_an_invalid_cron_string(app):

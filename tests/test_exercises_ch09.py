@@ -135,7 +135,7 @@ def test_ch09_fork_from_the_enumerate_index_says_function_id_starts_at_1(dbos):
         (unnamed_fork, "under a generated ID"),
         (forgets_to_return, "did not return"),
         (returns_the_handle, "return the new workflow's ID (a str"),
-        (chapter_cell, "It failed in the workflow's own code"),
+        (chapter_cell, "The booking failed in the workflow's own code"),
         (own_steps_counted, "the fork waited for the guest's answer again"),
     ],
 )

@@ -254,7 +254,8 @@ def check_install_digest_schedule(install_digest_schedule, send_digest) -> Feedb
             )
         raise
     if schedule["workflow_name"] != _workflow_name(send_digest):
-        return wrong(f"the schedule runs {schedule['workflow_name']!r}; it should run send_digest.")
+        return wrong(
+            f"the schedule runs {schedule['workflow_name']!r}; it should run send_digest.")
     if schedule["context"] != {"team": "support"}:
         return wrong(
             f"the schedule's context is {schedule['context']!r}; send_digest reads "
@@ -280,7 +281,8 @@ def check_install_digest_schedule(install_digest_schedule, send_digest) -> Feedb
         return wrong(
             f"{cron!r} in {zone or 'UTC'} is right in winter only: Paris moves to summer time "
             "(UTC+2) in March, and the schedule does not move with it"
-            + (f": on {_in_paris(shown)} (Paris time) it fires an hour off" if shown else "")
+            + (f": on {shown.astimezone(PARIS):%a %d %b %Y} it fires at "
+               f"{shown.astimezone(PARIS):%H:%M} Paris time" if shown else "")
             + ". Write the Paris time (30 7) and set cron_timezone='Europe/Paris', and DBOS "
             "follows the clock change."
         )

@@ -110,9 +110,10 @@ def _judge_fork(rerun_from_failed_step, workflows, kind: str) -> Feedback | None
     except Exception as exc:
         if kind == "booking" and _raised_on_no_failed_step(exc):
             return wrong(
-                f"for the booking your function raised {type(exc).__name__}: no step of it has "
-                "an error. It failed in the workflow's own code, after its last recorded step "
-                "(the guest's answer), and code between steps records nothing. Fork from the "
+                "for the booking your function raised StopIteration: next() found no step with "
+                "an error. The booking failed in the workflow's own code, after its last "
+                "recorded step (the guest's answer), and code between steps records nothing. "
+                "Fork from the "
                 "step after the last recorded one: that copies every checkpoint, the answer "
                 "included, and runs the fixed code from there."
             )
@@ -312,7 +313,8 @@ def check_safe_to_retire(safe_to_retire, system_database_url: str) -> Feedback:
     if not answers["cancelled"] and not answers["empty"]:
         return wrong(
             "you answered False for a version that has no unfinished workflow. Filter by "
-            f"app_version=version, and count only the statuses of unfinished work ({', '.join(UNFINISHED)})."
+            "app_version=version, and count only the statuses of unfinished work "
+            f"({', '.join(UNFINISHED)})."
         )
     if answers["dead_letter"]:
         return wrong(
