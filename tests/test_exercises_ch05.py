@@ -8,18 +8,13 @@ import pytest
 from dbos import DBOS
 
 from booktools.checks import ch05_communication as ch05
-from support import assert_wrong, checker_config
+from support import assert_correct, assert_todo, assert_wrong, launched_dbos
 
 
 @pytest.fixture(scope="module")
 def dbos(tmp_path_factory):
-    DBOS.destroy()
-    database = tmp_path_factory.mktemp("ch05") / "checks.sqlite"
-    DBOS(config=checker_config("ch05-checks", database))
-    DBOS.launch()
-    yield
-    DBOS.destroy()
-
+    with launched_dbos("ch05-checks", tmp_path_factory.mktemp("ch05") / "checks.sqlite"):
+        yield
 
 
 # --- exercise 1: wait_for_decision -------------------------------------------
@@ -82,12 +77,12 @@ def decision_recv_in_step(timeout_seconds: float) -> str:
 
 
 def test_ch05_decision_accepts_the_solution(dbos):
-    assert ch05.check_wait_for_decision(decision_solution).ok
+    assert_correct(ch05.check_wait_for_decision(decision_solution))
 
 
 @pytest.mark.parametrize("starter", [decision_starter, decision_decorated_starter])
 def test_ch05_decision_starter_is_not_done_yet(dbos, starter):
-    assert ch05.check_wait_for_decision(starter).status == "todo"
+    assert_todo(ch05.check_wait_for_decision(starter))
 
 
 @pytest.mark.parametrize(
@@ -186,6 +181,16 @@ def words_written_by_step(lines: list[str]) -> int:
 
 
 @DBOS.workflow()
+def words_all_counted_first(lines: list[str]) -> int:
+    counts = [count_line_for_tests(line) for line in lines]
+    for number, words in enumerate(counts, 1):
+        DBOS.write_stream("progress", f"line {number}: {words} words")
+    DBOS.close_stream("progress")
+    DBOS.set_event("total", sum(counts))
+    return sum(counts)
+
+
+@DBOS.workflow()
 def words_never_closed(lines: list[str]) -> int:
     total = 0
     for number, line in enumerate(lines, 1):
@@ -208,11 +213,11 @@ def words_without_total(lines: list[str]) -> int:
 
 
 def test_ch05_words_accepts_the_solution(dbos):
-    assert ch05.check_count_words(words_solution).ok
+    assert_correct(ch05.check_count_words(words_solution))
 
 
 def test_ch05_words_starter_is_not_done_yet(dbos):
-    assert ch05.check_count_words(words_starter).status == "todo"
+    assert_todo(ch05.check_count_words(words_starter))
 
 
 @pytest.mark.parametrize(
@@ -225,6 +230,7 @@ def test_ch05_words_starter_is_not_done_yet(dbos):
         (words_written_by_step, "written from inside a step"),
         (words_never_closed, "never closed"),
         (words_without_total, "the event 'total' should be 13"),
+        (words_all_counted_first, "written only after 3 lines had been counted"),
     ],
 )
 def test_ch05_words_explains_wrong_answers(dbos, workflow, hint):
@@ -235,11 +241,11 @@ def test_ch05_words_explains_wrong_answers(dbos, workflow, hint):
 
 
 def test_ch05_steps_accepts_the_right_prediction():
-    assert ch05.check_predicted_steps(list(ch05.CHECKOUT_STEPS)).ok
+    assert_correct(ch05.check_predicted_steps(list(ch05.CHECKOUT_STEPS)))
 
 
 def test_ch05_steps_starter_is_not_done_yet():
-    assert ch05.check_predicted_steps(...).status == "todo"
+    assert_todo(ch05.check_predicted_steps(...))
 
 
 def without(name):
@@ -260,6 +266,14 @@ def without(name):
         (without("DBOS.closeStream"), "close_stream, called from the workflow"),
         (["DBOS.setEvent", "DBOS.sleep", "DBOS.recv"] + ch05.CHECKOUT_STEPS[3:],
          "in the wrong order"),
+        # the calls' Python names: the count is right, the recorded names are not
+        (["DBOS.set_event", "DBOS.recv", "DBOS.sleep", "charge_card", "log_line",
+          "DBOS.set_event", "DBOS.close_stream"], "not under the names DBOS records"),
+        (["set_event", "recv", "sleep", "charge_card", "log_line", "set_event", "close_stream"],
+         "not under the names DBOS records"),
+        # snake_case and a step missing: the missing close is named, not the spelling
+        (["DBOS.set_event", "DBOS.recv", "DBOS.sleep", "charge_card", "log_line",
+          "DBOS.set_event"], "close_stream, called from the workflow"),
     ],
 )
 def test_ch05_steps_explains_wrong_predictions(prediction, hint):

@@ -1,9 +1,8 @@
 """Checkers for chapter 5, workflow communication.
 
-The first two checkers run the learner's workflow for real, on the DBOS
-instance the notebook launched. They do their DBOS calls on a thread of their
-own: inside a notebook cell an asyncio loop is running, and DBOS refuses its
-blocking calls there.
+The first two checkers start the learner's workflow for real, with DBOS.start_workflow, on
+the DBOS instance the notebook launched. They do their DBOS calls on a thread of their own:
+inside a notebook cell an asyncio loop is running, and DBOS refuses its blocking calls there.
 """
 
 from __future__ import annotations
@@ -12,7 +11,8 @@ import uuid
 from typing import Any
 
 from ..exercises import (
-    Feedback, WorkflowRun, checker, correct, finish_or_cancel, off_the_event_loop, todo, wrong,
+    Feedback, WorkflowRun, checker, correct, off_the_event_loop, todo, wait_for_workflow, wrong,
+    wrong_kind_of_function,
 )
 
 
@@ -29,17 +29,8 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _undecorated(function, *args) -> Feedback:
-    """Feedback for a function DBOS does not know as a workflow.
-
-    Either it is still the starter, or its @DBOS.workflow() decorator is missing.
-    """
-    try:
-        result = function(*args)
-    except Exception:
-        result = "it ran"  # it uses DBOS calls that need a workflow around them
-    if result is None:
-        return todo()
+def _undecorated(function) -> Feedback:
+    """Feedback for a function DBOS does not know as a workflow (its starter is caught before)."""
     return wrong(
         f"{function.__name__} is not a DBOS workflow, so DBOS cannot start it (and recv, "
         "set_event and write_stream refuse to run outside one): decorate it with "
@@ -56,19 +47,19 @@ def _decision_run(workflow, timeout_seconds: float, messages, wait_limit: float)
     workflow_id, handle = _start(workflow, timeout_seconds, prefix="ch05-check-decision")
     for topic, message in messages:
         DBOS.send(workflow_id, message, topic)
-    return finish_or_cancel(workflow_id, handle, wait_limit)
+    return wait_for_workflow(workflow_id, wait_limit, handle=handle)
 
 
 def _check_wait_for_decision(workflow) -> Feedback:
-    from dbos._error import DBOSWorkflowFunctionNotFoundError
+    from dbos import error
 
     comment = ("comment", {"text": "Looks fine to me", "by": "Mallory"})
     try:
         approved = _decision_run(
             workflow, 2, [comment, ("decision", {"approved": True, "by": "Grace"})], 6
         )
-    except DBOSWorkflowFunctionNotFoundError:
-        return _undecorated(workflow, 0.1)
+    except error.DBOSWorkflowFunctionNotFoundError:
+        return _undecorated(workflow)
     if not approved.finished:
         return wrong(
             "given a timeout of 2 seconds, your workflow was still running after 6. "
@@ -83,8 +74,6 @@ def _check_wait_for_decision(workflow) -> Feedback:
             )
         return wrong(f"with a decision sent, your workflow raised {_describe(approved.error)}")
     names = approved.step_names()
-    if approved.result is None and "DBOS.recv" not in names:
-        return todo()
     if "DBOS.recv" not in names:
         return wrong(
             "your workflow never called DBOS.recv: that is how a workflow receives a message."
@@ -133,9 +122,10 @@ def _check_wait_for_decision(workflow) -> Feedback:
     )
 
 
-@checker
+@checker(needs_dbos=True)
 def check_wait_for_decision(wait_for_decision) -> Feedback:
-    return off_the_event_loop(lambda: _check_wait_for_decision(wait_for_decision))
+    kind = wrong_kind_of_function(wait_for_decision, expected="sync", name="wait_for_decision")
+    return kind or off_the_event_loop(_check_wait_for_decision, wait_for_decision)
 
 
 # --- exercise 2: count_words -------------------------------------------------
@@ -147,20 +137,18 @@ EXPECTED_TOTAL = 13
 
 def _check_count_words(workflow) -> Feedback:
     from dbos import DBOS
-    from dbos._error import DBOSWorkflowFunctionNotFoundError
+    from dbos import error
 
     try:
         workflow_id, handle = _start(workflow, list(LINES), prefix="ch05-check-words")
-    except DBOSWorkflowFunctionNotFoundError:
-        return _undecorated(workflow, list(LINES))
-    run = finish_or_cancel(workflow_id, handle, 10)
+    except error.DBOSWorkflowFunctionNotFoundError:
+        return _undecorated(workflow)
+    run = wait_for_workflow(workflow_id, 10, handle=handle)
     if not run.finished:
         return wrong("your workflow was still running after 10 seconds.")
     if run.error is not None:
         return wrong(f"your workflow raised {_describe(run.error)}")
     names = run.step_names()
-    if run.result is None and not names:
-        return todo()
 
     progress = list(DBOS.read_stream(workflow_id, "progress", timeout_seconds=2))
     events = DBOS.get_all_events(workflow_id)
@@ -195,6 +183,17 @@ def _check_count_words(workflow) -> Feedback:
             "step is checkpointed as a whole, so its writes repeat if it runs again. Call "
             "DBOS.write_stream in the workflow, after count_line returns."
         )
+    counted_before_each_write = [
+        sum(1 for name in names[:at] if not name.startswith("DBOS."))
+        for at, name in enumerate(names) if name == "DBOS.writeStream"
+    ]
+    if counted_before_each_write != list(range(1, len(LINES) + 1)):
+        return wrong(
+            "the progress lines are right, but they were written only after "
+            f"{counted_before_each_write[0]} lines had been counted (the steps ran in this "
+            f"order: {', '.join(names)}). Write each line's progress as soon as that line is "
+            "counted, so a reader of the stream sees the work advance."
+        )
     if "DBOS.closeStream" not in names:
         return wrong(
             "the stream is never closed, so readers keep waiting until the workflow ends. "
@@ -213,9 +212,10 @@ def _check_count_words(workflow) -> Feedback:
     )
 
 
-@checker
+@checker(needs_dbos=True)
 def check_count_words(count_words) -> Feedback:
-    return off_the_event_loop(lambda: _check_count_words(count_words))
+    kind = wrong_kind_of_function(count_words, expected="sync", name="count_words")
+    return kind or off_the_event_loop(_check_count_words, count_words)
 
 
 # --- exercise 3: predict the steps of checkout ------------------------------
@@ -229,18 +229,37 @@ CHECKOUT_STEPS = [
     "DBOS.setEvent",
     "DBOS.closeStream",
 ]
+# DBOS records its own calls under these names (list_workflow_steps shows them)
+RECORDED_NAMES = {"set_event": "setEvent", "close_stream": "closeStream",
+                  "write_stream": "writeStream", "recv": "recv", "sleep": "sleep", "send": "send",
+                  "get_event": "getEvent"}
+
+
+def _as_recorded(name: str) -> str:
+    """DBOS.set_event, set_event, setEvent -> DBOS.setEvent; a step's own name is kept."""
+    bare = name.removeprefix("DBOS.")
+    recorded = RECORDED_NAMES.get(bare, bare if bare in RECORDED_NAMES.values() else None)
+    return f"DBOS.{recorded}" if recorded else name
 
 
 @checker
 def check_predicted_steps(prediction) -> Feedback:
-    if prediction is ... or prediction is None:
+    if prediction is None:
         return todo()
     names = [str(name).strip() for name in prediction]
+    if names != CHECKOUT_STEPS and [_as_recorded(name) for name in names] == CHECKOUT_STEPS:
+        return wrong(
+            "the right steps in the right order, but not under the names DBOS records: its "
+            "own calls appear as 'DBOS.' and the camelCase name of the call, such as "
+            "DBOS.setEvent for set_event and DBOS.closeStream for close_stream "
+            "(look at the function_name column in the chapter's step lists)."
+        )
     if names == CHECKOUT_STEPS:
         return correct(
             "each communication call in the workflow is a step, recv's deadline is a "
             "DBOS.sleep step of its own, and what a step does inside is part of that step."
         )
+    names = [_as_recorded(name) for name in names]  # judged on their meaning from here
     if "DBOS.send" in names:
         return wrong(
             "the send came from the notebook, outside the workflow: only calls the workflow "
