@@ -14,6 +14,7 @@ from dbos import DBOSClient, EnqueueOptions
 
 from booktools import Worker
 from booktools.checks import ch06_client
+from support import assert_correct, assert_todo, assert_wrong
 
 WORKER = textwrap.dedent(
     """
@@ -147,9 +148,17 @@ def uses_the_async_api(client, order_id, amount):
     return client.enqueue_async(options_for(order_id), order_id, amount)
 
 
+async def is_an_async_def(client, order_id, amount):
+    return await client.enqueue_async(options_for(order_id), order_id, amount)
+
+
+def deduplicates_instead(client, order_id, amount):
+    options = options_for(order_id, workflow_id=None, deduplication_id=order_id)
+    return client.enqueue(options, order_id, amount)
+
+
 def test_ch06_submit_accepts_the_solution(healthy):
-    feedback = ch06_client.check_submit_order(solution, healthy)
-    assert feedback.ok, feedback
+    assert_correct(ch06_client.check_submit_order(solution, healthy))
 
 
 def test_ch06_submit_accepts_keyword_arguments_and_a_derived_id(healthy):
@@ -157,12 +166,11 @@ def test_ch06_submit_accepts_keyword_arguments_and_a_derived_id(healthy):
         options = options_for(order_id, workflow_id=f"checkout-{order_id}")
         return client.enqueue(options, order_id=order_id, amount=amount)
 
-    feedback = ch06_client.check_submit_order(derived, healthy)
-    assert feedback.ok, feedback
+    assert_correct(ch06_client.check_submit_order(derived, healthy))
 
 
 def test_ch06_submit_starter_is_not_done_yet(healthy):
-    assert ch06_client.check_submit_order(starter, healthy).status == "todo"
+    assert_todo(ch06_client.check_submit_order(starter, healthy))
 
 
 @pytest.mark.parametrize(
@@ -174,12 +182,14 @@ def test_ch06_submit_starter_is_not_done_yet(healthy):
         (arguments_as_a_tuple, "arguments after the options"),
         (returns_the_result, "not a workflow handle"),
         (forgets_to_return, "returned None"),
-        (uses_the_async_api, "use the sync API"),
+        (uses_the_async_api, "returned a coroutine"),
+        (is_an_async_def, "should be a plain `def`"),
+        # a second enqueue while the first runs raises: named, not a raw exception
+        (deduplicates_instead, "raised DBOSQueueDeduplicatedError: a deduplication ID"),
     ],
 )
 def test_ch06_submit_explains_wrong_answers(healthy, submit_order, hint):
-    feedback = ch06_client.check_submit_order(submit_order, healthy)
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
+    assert_wrong(ch06_client.check_submit_order(submit_order, healthy), hint)
 
 
 # --- exercise 2: roll_back ------------------------------------------------------
@@ -190,8 +200,7 @@ def roll_back(client):
 
 
 def test_ch06_roll_back_accepts_the_solution(client, stuck_order):
-    feedback = ch06_client.check_roll_back(roll_back, client, stuck_order)
-    assert feedback.ok, feedback
+    assert_correct(ch06_client.check_roll_back(roll_back, client, stuck_order))
     assert client.retrieve_workflow(stuck_order).get_status().app_version == "1"
 
 
@@ -199,7 +208,13 @@ def test_ch06_roll_back_starter_is_not_done_yet(client, stuck_order):
     def starter(client):
         ...  # your code here: one call on the client
 
-    assert ch06_client.check_roll_back(starter, client, stuck_order).status == "todo"
+    assert_todo(ch06_client.check_roll_back(starter, client, stuck_order))
+
+
+def test_ch06_roll_back_leaves_the_stuck_order_alone_when_wrong(client, stuck_order):
+    """A wrong attempt must not cancel the notebook's order 601: the next attempt needs it."""
+    ch06_client.check_roll_back(lambda c: None, client, stuck_order)
+    assert client.retrieve_workflow(stuck_order).get_status().status == "ENQUEUED"
 
 
 def make_wrong_roll_backs(order_id):
@@ -210,6 +225,8 @@ def make_wrong_roll_backs(order_id):
             options_for(f"{order_id}-again", app_version="1"), order_id, 60
         ),
         "cancels it": lambda c: c.cancel_workflow(order_id),
+        "forgets await": lambda c: c.set_latest_application_version_async("1") and None,
+        "returns the coroutine": lambda c: c.set_latest_application_version_async("1"),
     }
 
 
@@ -220,9 +237,10 @@ def make_wrong_roll_backs(order_id):
         ("resumes it", "still ENQUEUED"),
         ("enqueues a pinned copy", "you created a new workflow"),
         ("cancels it", "was cancelled"),
+        ("forgets await", "called set_latest_application_version_async without `await`"),
+        ("returns the coroutine", "use the sync method, set_latest_application_version(...)"),
     ],
 )
 def test_ch06_roll_back_explains_wrong_answers(client, stuck_order, mistake, hint):
     wrong_roll_back = make_wrong_roll_backs(stuck_order)[mistake]
-    feedback = ch06_client.check_roll_back(wrong_roll_back, client, stuck_order)
-    assert feedback.status == "wrong" and hint in feedback.message, feedback
+    assert_wrong(ch06_client.check_roll_back(wrong_roll_back, client, stuck_order), hint)

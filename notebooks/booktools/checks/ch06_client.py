@@ -1,72 +1,29 @@
 """Checkers for chapter 6, DBOSClient.
 
-Both checkers run the learner's function for real, with the sync client API,
-against the chapter's running workers, then read the system database through
-the client to see what was enqueued and what ran. The learner's code runs on a
-helper thread: a notebook cell has an event loop running, a script does not,
-and the sync API belongs to the script.
+Both checkers call the learner's function for real, on a thread of its own with no event loop,
+as the script it belongs in would (so with the sync client API), against the chapter's running
+workers; then they read the system database through the client to see what was enqueued and
+what ran.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from typing import Any, Callable
 
-from ..exercises import Feedback, checker, correct, todo, wrong
+from ..exercises import (
+    Feedback, StillRunning, checker, coroutines_never_awaited, correct, off_the_event_loop,
+    wait_for_workflow, wrong, wrong_kind_of_function, wrong_shape,
+)
 
 WORKFLOW_NAME = "process_order"
 QUEUE_NAME = "orders"
 PARAMETERS = ("order_id", "amount")
-
-
-def _stub(*args, **kwargs):
-    ...
-
-
-def _is_stub(fn: Callable) -> bool:
-    """True for a function whose body is only `...` (the starter)."""
-    code = getattr(fn, "__code__", None)
-    return code is not None and code.co_code == _stub.__code__.co_code and not code.co_names
-
-
-class _StillRunning(Exception):
-    pass
-
-
-def _off_loop(fn: Callable, *args: Any, timeout: float = 15) -> Any:
-    """Call fn(*args) on a thread with no event loop, as a script would."""
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = fn(*args)
-        except BaseException as exc:  # reported to the learner by @checker
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        raise _StillRunning()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
+TIMEOUT = 15  # seconds for one call of the learner's function
 
 
 def _status(client, workflow_id: str):
-    return _off_loop(lambda: client.retrieve_workflow(workflow_id).get_status())
-
-
-def _wait_until_done(client, workflow_id: str, timeout: float):
-    """The workflow's status once it leaves ENQUEUED/PENDING, or the last one seen."""
-    deadline = time.monotonic() + timeout
-    while True:
-        status = _status(client, workflow_id)
-        if status.status not in ("ENQUEUED", "PENDING") or time.monotonic() > deadline:
-            return status
-        time.sleep(0.05)
+    return off_the_event_loop(lambda: client.retrieve_workflow(workflow_id).get_status())
 
 
 def _arguments(status) -> dict[str, Any] | None:
@@ -85,46 +42,49 @@ def _arguments(status) -> dict[str, Any] | None:
 
 def _cancel(client, workflow_id: str) -> None:
     try:
-        _off_loop(lambda: client.cancel_workflow(workflow_id))
+        off_the_event_loop(client.cancel_workflow, workflow_id)
     except Exception:
         pass
 
 
 def _workflows_for(client, order_id: str) -> list:
     """Every process_order workflow whose order_id argument is order_id."""
-    found = _off_loop(lambda: client.list_workflows(name=WORKFLOW_NAME))
+    found = off_the_event_loop(lambda: client.list_workflows(name=WORKFLOW_NAME))
     return [w for w in found if (_arguments(w) or {}).get("order_id") == order_id]
+
+
+def _submit(submit_order: Callable, client, order_id: str, amount: int):
+    """The learner's call, or the exception it raised (judged by the caller)."""
+    try:
+        return off_the_event_loop(submit_order, client, order_id, amount, timeout=TIMEOUT)
+    except StillRunning:
+        raise
+    except Exception as error:  # noqa: BLE001 - named in the feedback
+        return error
 
 
 @checker
 def check_submit_order(submit_order: Callable, client) -> Feedback:
     """submit_order(client, order_id, amount) enqueues process_order, once per order."""
-    if _is_stub(submit_order):
-        return todo()
+    from dbos import error
+
+    kind = wrong_kind_of_function(submit_order, expected="sync", name="submit_order")
+    if kind:
+        return kind
     order_id = f"order-{uuid.uuid4().hex[:8]}"  # a new order on every check
     amount = 40
     try:
-        first = _off_loop(submit_order, client, order_id, amount)
-    except _StillRunning:
+        first = _submit(submit_order, client, order_id, amount)
+    except StillRunning:
         return wrong(
-            "your function did not return within 15 s. Return the handle from "
+            f"your function did not return within {TIMEOUT} s. Return the handle from "
             "client.enqueue at once; the caller decides when to wait for the result."
         )
-    if first is None:
-        return wrong(
-            "your function returned None: return the handle that client.enqueue gives you."
-        )
-    if hasattr(first, "__await__"):
-        getattr(first, "close", lambda: None)()  # never awaited: nothing was enqueued
-        return wrong(
-            "your function returned a coroutine: it is for a script, so use the sync "
-            "API, client.enqueue(...), not client.enqueue_async(...)."
-        )
-    if not hasattr(first, "get_workflow_id"):
-        return wrong(
-            f"your function returned {type(first).__name__} {first!r}, not a workflow handle: "
-            "return what client.enqueue returns, and let the caller wait for the result."
-        )
+    if isinstance(first, Exception):
+        raise first
+    shape = wrong_shape(first, expected="handle", call="submit_order()")
+    if shape:
+        return shape
     workflow_id = first.get_workflow_id()
     status = _status(client, workflow_id)
     if status.name != WORKFLOW_NAME:
@@ -147,7 +107,17 @@ def check_submit_order(submit_order: Callable, client) -> Feedback:
             f"the workflow received {status.input!r}. Pass the workflow's arguments after "
             "the options, as in a call: client.enqueue(options, order_id, amount)."
         )
-    second = _off_loop(submit_order, client, order_id, amount)
+    second = _submit(submit_order, client, order_id, amount)
+    if isinstance(second, error.DBOSQueueDeduplicatedError):
+        return wrong(
+            "the second call for the same order raised DBOSQueueDeduplicatedError: a "
+            "deduplication ID refuses a second enqueue while the first is queued or running "
+            "(and allows a new one once it has finished), so a retried checkout gets an "
+            "error, or a second run. Name the workflow after the order instead: "
+            '"workflow_id": order_id in the options; the retry then gets the same workflow.'
+        )
+    if isinstance(second, Exception):
+        raise second
     workflows = _workflows_for(client, order_id)
     if len(workflows) > 1:
         return wrong(
@@ -160,7 +130,7 @@ def check_submit_order(submit_order: Callable, client) -> Feedback:
             "the two calls returned handles to different workflows: derive the "
             "workflow ID from the order number alone."
         )
-    final = _wait_until_done(client, workflow_id, timeout=15)
+    final = wait_for_workflow(workflow_id, 15, client=client)
     if final.status != "SUCCESS":
         return wrong(f"the workflow ended {final.status}: {final.error!r}")
     return correct(
@@ -174,18 +144,30 @@ def check_roll_back(
     roll_back: Callable, client, workflow_id: str, running_version: str = "1"
 ) -> Feedback:
     """roll_back(client) lets the worker of running_version take the stuck workflow."""
-    if _is_stub(roll_back):
-        return todo()
-    before = {w.workflow_id for w in _off_loop(lambda: client.list_workflows())}
+    kind = wrong_kind_of_function(roll_back, expected="sync", name="roll_back")
+    if kind:
+        return kind
+    before = {w.workflow_id for w in off_the_event_loop(client.list_workflows)}
     try:
-        _off_loop(roll_back, client)
-    except _StillRunning:
+        with coroutines_never_awaited() as dropped:
+            returned = off_the_event_loop(roll_back, client, timeout=TIMEOUT)
+    except StillRunning:
         return wrong(
-            "your function did not return within 15 s: one call on the client is enough."
+            f"your function did not return within {TIMEOUT} s: one call on the client is enough."
         )
-    after = {w.workflow_id for w in _off_loop(lambda: client.list_workflows())}
+    never_ran = dropped + ([returned.__qualname__] if hasattr(returned, "cr_code") else [])
+    if hasattr(returned, "close"):
+        returned.close()
+    if never_ran:
+        call = never_ran[0].rsplit(".", 1)[-1]
+        return wrong(
+            f"your function called {call} without `await`, so the call never ran: an "
+            "`_async` method only makes a coroutine. roll_back is for a script: use the sync "
+            f"method, {call.removesuffix('_async')}(...)."
+        )
+    after = {w.workflow_id for w in off_the_event_loop(client.list_workflows)}
     created = sorted(after - before)
-    latest = _off_loop(client.get_latest_application_version)["version_name"]
+    latest = off_the_event_loop(client.get_latest_application_version)["version_name"]
     status = _status(client, workflow_id)
     if status.status == "ENQUEUED" and status.app_version is None and latest != running_version:
         if created:
@@ -200,12 +182,13 @@ def check_roll_back(
             "(resume_workflow, or enqueueing the same ID again, leave the workflow as it "
             f"is). Make {running_version!r}, the version worker-a runs, the latest."
         )
-    status = _wait_until_done(client, workflow_id, timeout=10)
-    if status.status == "CANCELLED":
+    status = wait_for_workflow(workflow_id, 10, client=client, cancel_at_limit=False)
+    if status.status == "CANCELLED" and status.finished:
         return wrong(
             f"{workflow_id} was cancelled, so the customer never gets the order. "
             "It should run, on the worker that is still up."
         )
+    status = _status(client, workflow_id)
     if status.status != "SUCCESS":
         return wrong(
             f"{workflow_id} is {status.status} after 10 s (version {status.app_version!r})."
