@@ -338,11 +338,6 @@ def wait_for_workflow(workflow_id: str, timeout: float, *, handle: Any = None,
     return _off_the_loop_if_needed(wait, timeout=timeout + 30)
 
 
-def finish_or_cancel(workflow_id: str, handle, wait_limit: float) -> WorkflowRun:
-    """Chapter 12's old name for wait_for_workflow; removed once chapter 12's checker moves."""
-    return wait_for_workflow(workflow_id, wait_limit, handle=handle)
-
-
 # --- DBOS's own log lines during a check ----------------------------------------------------
 
 
