@@ -147,6 +147,33 @@ def test_markup_reads_the_same_in_jupyterlab(notebook):
                 raise AssertionError(f"{notebook.name}, cell {number}: {empty} has no link text")
 
 
+def labels_of(path: Path) -> set[str]:
+    """The targets a chapter defines: section labels `(label)=` and exercise labels."""
+    text = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"]
+                     if c["cell_type"] == "markdown")
+    return set(re.findall(r"^\(([\w-]+)\)=", text, re.M)) | set(re.findall(r"^:label: ([\w-]+)", text, re.M))
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_link_leads_to_a_label_that_exists(notebook):
+    """`[text](#label)` points into this chapter and `[text](NN_name.ipynb#label)` into another,
+    so the link works in JupyterLab as well as in the book; the label exists where it points.
+    (The book's build leaves these anchors to this test: MyST checks only heading slugs.)"""
+    for number, cell in enumerate(json.loads(notebook.read_text())["cells"]):
+        if cell["cell_type"] != "markdown":
+            continue
+        for target, label in re.findall(r"\]\(([\w./-]*?)(?:#([\w-]+))?\)", "".join(cell["source"])):
+            if target.startswith(("http", "mailto")) or (not target and not label):
+                continue
+            path = notebook if not target else (notebook.parent / target)
+            assert path.exists(), f"{notebook.name}, cell {number}: {target} does not exist"
+            if label and path.suffix == ".ipynb":
+                assert label in labels_of(path), (
+                    f"{notebook.name}, cell {number}: no label {label!r} in {path.name}"
+                    + ("" if target else " (a label in another chapter needs its file: "
+                       "[text](NN_name.ipynb#label), or the link is dead in JupyterLab)"))
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_code_fits_the_books_column(notebook):
     """book/static/book.css fits 90 characters of code in the column, and 82 in the indented
