@@ -367,6 +367,38 @@ def test_booktools_uses_public_dbos_and_the_kit_s_plumbing_only(module):
         assert "ThreadPoolExecutor" not in text
 
 
+# Imports every checker in a fresh interpreter, with DBOS's registering decorators replaced by
+# ones that only count (public API only), and prints what each import registered.
+COUNT_REGISTRATIONS = """
+import importlib, json, sys
+from dbos import DBOS
+registered = {}
+def counting(kind):
+    def decorator_factory(*args, **kwargs):
+        registered.setdefault(current, []).append(kind)
+        return lambda function: function
+    return decorator_factory
+for kind in ("workflow", "step", "transaction", "dbos_class"):
+    setattr(DBOS, kind, staticmethod(counting(kind)))
+for current in sys.argv[1:]:
+    importlib.import_module(current)
+print(json.dumps(registered))
+"""
+
+
+def test_importing_a_checker_registers_nothing_in_the_learner_s_application():
+    """A checker registers what it needs when its check runs, and the exercise says so."""
+    import json
+    import subprocess
+    import sys
+
+    modules = ["booktools." + m[:-3].replace("/", ".") for m in MODULES
+               if re.fullmatch(r"checks/ch\d\d_\w+\.py", m)]
+    shown = subprocess.run([sys.executable, "-c", COUNT_REGISTRATIONS, *modules],
+                           capture_output=True, text=True, cwd=BOOKTOOLS.parent, check=True)
+    assert json.loads(shown.stdout) == {}
+
+
 def test_the_plumbing_scan_sees_every_checker():
     checkers = [m for m in MODULES if re.fullmatch(r"checks/ch\d\d_\w+\.py", m)]
     assert "checks/ch00_why.py" in checkers and set(NOT_MOVED_YET) <= set(checkers)
