@@ -258,7 +258,7 @@ def settle(page, function: str, arg=None, seconds: int = 120):
         f"""async arg => {{
             const timeout = new Promise((_, fail) =>
                 setTimeout(() => fail(new Error('no answer in {seconds} s')), {seconds * 1000}));
-            await Promise.race([Promise.resolve(({function})(arg)), timeout]);
+            return await Promise.race([Promise.resolve(({function})(arg)), timeout]);
         }}""",
         arg,
     )
@@ -297,18 +297,26 @@ class Notebook:
     def open_in_this_page(self) -> "Notebook":
         """Open the notebook in the JupyterLab already in the page (as a double click in the
         file browser does), without waiting for its kernel."""
-        settle(self.page, "path => window.jupyterapp.commands.execute('docmanager:open', {path})",
-               self.path)
+        settle(self.page, "async path => { await window.jupyterapp.commands.execute("
+                          "'docmanager:open', {path}); }", self.path)
         self.page.wait_for_function(RENDERED, arg=self.path, timeout=OPEN_TIMEOUT_MS, polling=250)
         self.assert_all_cells_shown()
         return self
 
-    def close_and_shut_down(self) -> None:
-        settle(self.page, """async () => {
+    def is_modified(self) -> bool:
+        """Whether JupyterLab holds the notebook as changed (its tab shows a dot; closing asks)."""
+        return self.page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty")
+
+    def close_and_shut_down(self) -> bool:
+        """Once the kernel is ready: whether the untouched notebook is marked modified; then
+        shut the kernel down and close the tab."""
+        return settle(self.page, """async () => {
             const widget = window.jupyterapp.shell.currentWidget;
             await widget.sessionContext.ready;
+            const modified = widget.context.model.dirty;
             await widget.sessionContext.shutdown();
             widget.close();
+            return modified;
         }""")
 
     def assert_all_cells_shown(self) -> None:
@@ -471,6 +479,8 @@ def describe(path: str, survey: dict, notebook_cells: list[dict]) -> list[str]:
 
 # What every opened notebook's markdown showed, for the summary tests at the end.
 SURVEY: dict[str, dict] = {}
+# Whether each notebook was marked modified once opened (kernel ready), before any edit.
+MODIFIED_ON_OPEN: dict[str, bool] = {}
 
 
 def record_survey(notebook: Notebook) -> dict:
@@ -540,6 +550,7 @@ def ran_chapter(request, lab, new_page):
     """A chapter opened in a page of its own and run with Run > Run All Cells."""
     page = new_page()
     notebook = Notebook(lab, page, f"notebooks/{request.param}.ipynb").open()
+    MODIFIED_ON_OPEN[notebook.path] = notebook.is_modified()
     seconds = notebook.run_all()
     print(f"\n{request.param}: Run All took {seconds:.1f} s")
     yield notebook
@@ -571,6 +582,25 @@ def test_solution_code_is_collapsed(ran_chapter):
         check = index + 1  # the solution's own check is collapsed too
         if "check_" in source(ran_chapter.cells[check]):
             assert ran_chapter.cell(check).locator(".jp-InputPlaceholder").is_visible()
+    # Above the code, a "Solution" heading the learner opens on purpose: its text stays closed.
+    starts = [i for i, c in enumerate(ran_chapter.cells) if "{solution-start}" in source(c)]
+    assert starts, "no solution headings"
+    for index in starts:
+        heading = ran_chapter.cell(index).locator(".myst details")
+        assert heading.count() == 1 and "Solution" in heading.inner_text(), f"cell {index}"
+        assert heading.get_attribute("open") is None, f"cell {index}: the solution is open"
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "JupyterLab clears outputs_hidden when it runs a cell (CodeCell.execute), so after Run All the "
+    "solution's own check shows its verdict under the collapsed solution: a learner's 'Not yet' "
+    "sits right above the reference solution's 'Correct'"))
+def test_solution_verdict_stays_hidden_after_run_all(ran_chapter):
+    for index in ran_chapter.tagged("solution"):
+        check = index + 1
+        if "check_" in source(ran_chapter.cells[check]):
+            output = ran_chapter.cell(check).locator(".jp-OutputArea-output")
+            assert not output.first.is_visible(), f"cell {check}: {output.first.inner_text()[:80]}"
 
 
 def test_screenshots_of_an_exercise_a_heading_and_the_recap(ran_chapter):
@@ -605,6 +635,7 @@ def test_wrong_answer_gets_not_yet_and_right_answer_correct_after_run_all(ran_ch
 def learner_chapter(lab, new_page):
     page = new_page()
     notebook = Notebook(lab, page, f"learner-edition/notebooks/{LEARNER_CHAPTER}.ipynb").open()
+    MODIFIED_ON_OPEN[notebook.path] = notebook.is_modified()
     seconds = notebook.run_all()
     print(f"\nlearner edition, {LEARNER_CHAPTER}: Run All took {seconds:.1f} s")
     yield notebook
@@ -653,14 +684,21 @@ def test_every_other_chapter_opens_and_renders(lab, new_page):
             if chapter not in RUN_CHAPTERS:
                 notebook = Notebook(lab, page, f"notebooks/{chapter}.ipynb").open_in_this_page()
                 record_survey(notebook)
-                notebook.close_and_shut_down()
+                MODIFIED_ON_OPEN[notebook.path] = notebook.close_and_shut_down()
     finally:
         page.context.close()
 
 
+def require_every_chapter(found: dict) -> None:
+    """The summaries speak for the whole book only (pytest.fail: not an expected failure)."""
+    missing = [c for c in CHAPTERS if f"notebooks/{c}.ipynb" not in found]
+    if missing:
+        pytest.fail(f"not opened (run the whole file): {missing}")
+
+
 def test_no_markdown_cell_shows_raw_myst():
     """The count for the closing note: markdown cells that show raw MyST in JupyterLab."""
-    assert SURVEY, "no notebook was opened"
+    require_every_chapter(SURVEY)
     total = sum(s["cells"] for s in SURVEY.values())
     raw = sum(len(s["raw"]) for s in SURVEY.values())
     print(f"\nmarkdown cells showing raw markup in JupyterLab: {raw} of {total}, in {len(SURVEY)} notebooks")
@@ -672,22 +710,29 @@ def test_no_markdown_cell_shows_raw_myst():
     assert raw == 0, "\n".join(line for s in SURVEY.values() for line in s["lines"] if " shows " in line)
 
 
-@pytest.mark.xfail(strict=True, reason=(
+def test_every_notebook_opens_unmodified():
+    """A chapter nobody touched closes without asking to save (kernelspec and metadata in step)."""
+    require_every_chapter(MODIFIED_ON_OPEN)
+    modified = [path for path, dirty in MODIFIED_ON_OPEN.items() if dirty]
+    assert not modified, f"marked modified as soon as opened: {modified}"
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "book defect: a link to a label in another chapter, [text](#chNN-label), resolves in the HTML "
     "book but is dead in JupyterLab (no such anchor in this notebook); [text](NN_name.ipynb#label) "
     "fails the book's -W build (myst: local id not found), [text](NN_name.ipynb) works in both"))
 def test_links_in_markdown_lead_somewhere():
-    assert SURVEY, "no notebook was opened"
+    require_every_chapter(SURVEY)
     dead = [line for s in SURVEY.values() for line in s["lines"] if "leads nowhere" in line]
     print(f"\ndead links: {len(dead)}")
     assert not dead, "\n".join(dead)
 
 
-@pytest.mark.xfail(strict=True, reason=(
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "book defect: each ```{solution-end}``` cell renders in jupyterlab-myst 2.7.0 as an empty "
     "exercise box (a grey bar) under every solution"))
 def test_no_markdown_cell_renders_an_empty_box():
-    assert SURVEY, "no notebook was opened"
+    require_every_chapter(SURVEY)
     empty = [line for s in SURVEY.values() for line in s["lines"] if "empty box" in line]
     print(f"\nempty boxes: {len(empty)}")
     assert not empty, "\n".join(empty)
