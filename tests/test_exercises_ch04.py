@@ -25,7 +25,7 @@ def refresh_account(account_id: str) -> str:
 
 
 def register_the_chapter_s_queues():
-    DBOS.register_queue("refresh", polling_interval_sec=0.1)
+    DBOS.register_queue("refresh", worker_concurrency=2, polling_interval_sec=0.1)
     DBOS.register_queue("elsewhere", polling_interval_sec=0.1)
 
 
@@ -101,7 +101,8 @@ def test_mail_options_leaves_no_queue_behind():
 
 
 def solution(account_id: str):
-    with SetEnqueueOptions(deduplication_id=account_id, duplication_policy="return-existing"):
+    with SetEnqueueOptions(deduplication_id=account_id, duplication_policy="return-existing",
+                           priority=10):
         return DBOS.enqueue_workflow("refresh", refresh_account, account_id)
 
 
@@ -139,6 +140,11 @@ def not_queued(account_id):
     return DBOS.start_workflow(refresh_account, account_id)
 
 
+def without_priority(account_id):  # the chapter's request_export, transcribed
+    with SetEnqueueOptions(deduplication_id=account_id, duplication_policy="return-existing"):
+        return DBOS.enqueue_workflow("refresh", refresh_account, account_id)
+
+
 def returns_the_result(account_id):
     with SetEnqueueOptions(deduplication_id=account_id, duplication_policy="return-existing"):
         return DBOS.enqueue_workflow("refresh", refresh_account, account_id).get_result()
@@ -165,6 +171,7 @@ def wrong_queue(account_id):
         (wrong_queue, "the 'elsewhere' queue"),
         (returns_the_result, "returned str 'acct-"),
         (forgets_to_return, "submit_refresh() returned None"),
+        (without_priority, "counts as 0, the highest"),
     ],
 )
 def test_refresh_explains_wrong_answers(answer, hint):

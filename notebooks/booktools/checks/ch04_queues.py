@@ -121,7 +121,8 @@ def check_mail_queue_options(options) -> Feedback:
 
 @checker(needs_dbos=True)
 def check_submit_refresh(submit_refresh) -> Feedback:
-    """Deduplicate refreshes per account, returning the existing workflow."""
+    """Deduplicate the batch's refreshes per account, returning the existing workflow, and
+    keep them behind users' clicks (enqueued without a priority)."""
     from dbos import DBOS
     from dbos import error as dbos_errors
 
@@ -153,8 +154,8 @@ def check_submit_refresh(submit_refresh) -> Feedback:
     if isinstance(outcome, Feedback):  # the wrong shape, named
         return outcome
     if outcome == "deduplicated":
-        return wrong("the second click raised DBOSQueueDeduplicatedError. The deduplication "
-                     "ID works; now make the second click get the existing refresh: "
+        return wrong("the second call raised DBOSQueueDeduplicatedError. The deduplication "
+                     "ID works; now make the second call get the existing refresh: "
                      'duplication_policy="return-existing".')
     status, first, second, other, later = outcome
     if status.queue_name != "refresh":
@@ -163,14 +164,21 @@ def check_submit_refresh(submit_refresh) -> Feedback:
     if not status.name.endswith("refresh_account"):
         return wrong(f"the queued workflow is {status.name}, not refresh_account.")
     if first.workflow_id != second.workflow_id:
-        return wrong("two clicks on the same account started two refreshes. Give the "
+        return wrong("two calls for the same account started two refreshes. Give the "
                      "enqueue a deduplication_id that names the account.")
     if other.workflow_id == first.workflow_id:
-        return wrong("a click on another account got the first account's refresh: the "
+        return wrong("a call for another account got the first account's refresh: the "
                      "deduplication ID must differ per account (use the account ID).")
     if later.workflow_id == first.workflow_id:
-        return wrong("a click after the refresh had finished returned the old refresh. A "
+        return wrong("a call after the refresh had finished returned the old refresh. A "
                      "workflow ID names a workflow forever; a deduplication ID is released "
                      "when its workflow finishes. Use deduplication_id, not SetWorkflowID.")
-    return correct("one refresh per account at a time, a second click joins it, other "
-                   "accounts run independently, and a later click refreshes again.")
+    if not status.priority:
+        return wrong("the batch's refresh has no priority, so it counts as 0, the highest: a "
+                     "user's click, also enqueued without one, waits behind every batch refresh "
+                     "enqueued before it (first in, first out). Give the batch's enqueue a "
+                     "priority of 1 or more: lower runs first.")
+    return correct(f"one refresh per account at a time, a second call joins it, other "
+                   f"accounts run independently, a later call refreshes again, and with "
+                   f"priority {status.priority} the batch's refreshes let users' clicks "
+                   "(priority 0) go first.")
