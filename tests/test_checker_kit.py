@@ -343,20 +343,10 @@ OWN_PLUMBING = re.compile(
     r"ThreadPoolExecutor|concurrent\.futures|threading\.Thread|asyncio\.run\(|co_code"
     r"|while time\.monotonic\(\)|while not .* and time\.monotonic\(\)"
 )
-# Checkers not moved to the kit yet, and whose work moves them (several people edit checkers at
-# once, so an early move is no failure; the list must be empty when the moves are done).
-NOT_MOVED_YET = {
-    "checks/ch13_production.py": "chapter 13",
-}
 MODULES = sorted(str(path.relative_to(BOOKTOOLS)) for path in BOOKTOOLS.rglob("*.py"))
 
 
-@pytest.mark.parametrize(
-    "module",
-    [pytest.param(m, marks=pytest.mark.xfail(reason=f"moved by the {NOT_MOVED_YET[m]} work",
-                                             strict=False))
-     if m in NOT_MOVED_YET else m for m in MODULES],
-)
+@pytest.mark.parametrize("module", MODULES)
 def test_booktools_uses_public_dbos_and_the_kit_s_plumbing_only(module):
     text = (BOOKTOOLS / module).read_text()
     assert not PRIVATE_DBOS.findall(text), "use DBOS's public API (from dbos import DBOS, error)"
@@ -401,4 +391,4 @@ def test_importing_a_checker_registers_nothing_in_the_learner_s_application():
 
 def test_the_plumbing_scan_sees_every_checker():
     checkers = [m for m in MODULES if re.fullmatch(r"checks/ch\d\d_\w+\.py", m)]
-    assert "checks/ch00_why.py" in checkers and set(NOT_MOVED_YET) <= set(checkers)
+    assert "checks/ch00_why.py" in checkers and "checks/ch06_client.py" in checkers
