@@ -169,6 +169,13 @@ def test_ch06_submit_accepts_keyword_arguments_and_a_derived_id(healthy):
     assert_correct(ch06_client.check_submit_order(derived, healthy))
 
 
+def test_ch06_submit_without_a_worker_for_the_latest_version_blames_the_set_up(client):
+    """The learner's answer is right; the notebook's workers are not there to run it."""
+    client.set_latest_application_version("2")  # worker-b, stopped: nobody takes the order
+    feedback = ch06_client.check_submit_order(solution, client)
+    assert feedback.status == "setup" and "no worker took it" in feedback.message, feedback
+
+
 def test_ch06_submit_starter_is_not_done_yet(healthy):
     assert_todo(ch06_client.check_submit_order(starter, healthy))
 

@@ -7,6 +7,8 @@ never hang, so a notebook with unfinished exercises still runs top to bottom.
 
 The kit, all a checker needs:
 
+- `correct(...)`, `wrong(...)`, `todo()`, `cannot_check(...)`: the four verdicts; the last says
+  what in the notebook's state keeps the check from judging (never the learner's answer).
 - `@checker` / `@checker(needs_dbos=True)`: an unchanged starter as the first argument gets
   "Not done yet" at once; with needs_dbos, a DBOS that is not launched gets one line on what to
   do instead of blame; an exception becomes feedback; DBOS's log records during the check (the
@@ -89,8 +91,13 @@ def todo(message: str = "replace the `...` with your code, then run this check a
     return Feedback("todo", message)
 
 
+def cannot_check(message: str) -> Feedback:
+    """The notebook's own state keeps the check from judging the answer (not the learner's fault)."""
+    return Feedback("setup", message)
+
+
 def dbos_not_running() -> Feedback:
-    return Feedback("setup", NOT_RUNNING)
+    return cannot_check(NOT_RUNNING)
 
 
 # --- running learner code ------------------------------------------------------------------

@@ -12,7 +12,8 @@ import uuid
 from typing import Any, Callable
 
 from ..exercises import (
-    Feedback, StillRunning, checker, coroutines_never_awaited, correct, off_the_event_loop,
+    Feedback, StillRunning, cannot_check, checker, coroutines_never_awaited, correct,
+    off_the_event_loop,
     wait_for_workflow, wrong, wrong_kind_of_function, wrong_shape,
 )
 
@@ -131,6 +132,12 @@ def check_submit_order(submit_order: Callable, client) -> Feedback:
             "workflow ID from the order number alone."
         )
     final = wait_for_workflow(workflow_id, 15, client=client)
+    if not final.finished:
+        return cannot_check(
+            f"your order was enqueued right, but no worker took it within 15 s, so the check "
+            "cannot see it run: is worker-a running, with the latest version? Run the "
+            "chapter's cells above (or Run All), then this check again."
+        )
     if final.status != "SUCCESS":
         return wrong(f"the workflow ended {final.status}: {final.error!r}")
     return correct(
