@@ -174,6 +174,21 @@ def test_every_link_leads_to_a_label_that_exists(notebook):
                        "[text](NN_name.ipynb#label), or the link is dead in JupyterLab)"))
 
 
+def test_chapter_1_tries_every_call_the_exercises_await():
+    """Chapter 1's table of calls tried in a cell covers each `DBOS.x_async` an exercise's starter
+    or solution uses, so a learner who meets the RuntimeError finds the call there."""
+    table = next(c for c in code_cells(ROOT / "notebooks" / "01_lifecycle.ipynb")
+                 if "def nap()" in "".join(c["source"]))
+    tried = output_text(table)
+    for notebook in NOTEBOOKS:
+        for cell in code_cells(notebook):
+            if {"starter", "solution"} & set(cell["metadata"].get("tags", [])):
+                for name in re.findall(r"\bDBOS\.(\w+)_async\(", "".join(cell["source"])):
+                    assert f"DBOS.{name}(" in tried, (
+                        f"{notebook.name} awaits DBOS.{name}_async: add DBOS.{name}(...) to "
+                        "chapter 1's table of calls tried in a cell")
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_code_fits_the_books_column(notebook):
     """book/static/book.css fits 90 characters of code in the column, and 82 in the indented
