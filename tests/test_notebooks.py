@@ -118,6 +118,11 @@ def test_each_exercise_is_checked_before_its_solution_runs(notebook):
         for cell in [code[i] for i in solutions] + [solution_check]:
             assert cell["metadata"].get("jupyter", {}).get("source_hidden"), (
                 f"{label}: solution code must be collapsed in JupyterLab (jupyter.source_hidden)")
+        for cell in [code[i] for i in solutions]:
+            first = "".join(cell["source"]).splitlines()[0]
+            assert not re.match(r"@DBOS\.\w+\(\w", first), (
+                f"{label}: JupyterLab shows a collapsed cell's first line, and {first!r} gives the "
+                "answer away: start the solution cell with a comment")
         assert solution_check["metadata"]["jupyter"].get("outputs_hidden"), (
             f"{label}: the solution's verdict gives the answer away; hide its output in JupyterLab")
 
