@@ -179,6 +179,17 @@ def test_every_link_leads_to_a_label_that_exists(notebook):
                        "[text](NN_name.ipynb#label), or the link is dead in JupyterLab)"))
 
 
+@pytest.mark.parametrize("page", sorted((ROOT / "book").glob("*.md")), ids=lambda p: p.name)
+def test_every_link_on_a_book_page_leads_to_a_label_that_exists(page):
+    """The pages' markdown links to labels get the same check (the build leaves them to it)."""
+    text = page.read_text()
+    here = set(re.findall(r"^\(([\w-]+)\)=", text, re.M))
+    for target, label in re.findall(r"\]\(([\w./-]*?)#([\w-]+)\)", text):
+        path = page.parent / target if target else None
+        labels = labels_of(path) if path and path.suffix == ".ipynb" else here
+        assert label in labels, f"{page.name}: no label {label!r} in {target or page.name}"
+
+
 def test_chapter_1_tries_every_call_the_exercises_await():
     """Chapter 1's table of calls tried in a cell covers each `DBOS.x_async` an exercise's starter
     or solution uses, so a learner who meets the RuntimeError finds the call there."""
