@@ -17,6 +17,16 @@ CHAPTER_RUNS = {"test_runs_top_to_bottom_and_checks_say_not_done_yet": "learner 
 _seconds: dict[tuple[str, str], float] = defaultdict(float)
 
 
+def pytest_ignore_collect(collection_path, config):
+    """A bare `pytest` runs tests/ without the browser tests: they need a built book, and
+    Playwright's event loop must not share a process with DBOS's tests (`make test` runs them
+    apart, as `pytest tests/browser`, which collects them)."""
+    if "browser" in collection_path.parts and collection_path.is_relative_to(Path(__file__).parent / "tests"):
+        if not any("browser" in str(arg) for arg in config.args):
+            return True
+    return None
+
+
 def pytest_addoption(parser):
     parser.addoption(
         "--run-all-twice", action="store_true",
