@@ -75,7 +75,8 @@ def test_chapter_starts_from_a_fresh_workspace(notebook):
 
 
 def is_check(cell: dict) -> bool:
-    return cell["cell_type"] == "code" and bool(re.search(r"^check_\w+\(", "".join(cell["source"]), re.M))
+    return cell["cell_type"] == "code" and bool(
+        re.search(r"^(assert )?check_\w+\(", "".join(cell["source"]), re.M))
 
 
 def exercises(path: Path) -> list[list[dict]]:
@@ -98,7 +99,10 @@ def test_each_exercise_is_checked_before_its_solution_runs(notebook):
     """Statement, starter, its check, then the solution (collapsed) and the solution's check.
 
     The learner's check comes before any solution cell, so stepping with Shift+Enter from a
-    wrong answer reaches "Not yet", never a solution that redefines the answer."""
+    wrong answer reaches "Not yet", never a solution that redefines the answer. The solution's
+    check is an assertion, `assert check_x(...).ok`: it prints nothing (JupyterLab shows a cell's
+    output again whenever it runs, and a visible verdict would give the answer away after Run
+    All), and the book's build and strict nbval fail if the solution stops passing."""
     found = exercises(notebook)
     assert found, f"{notebook.name}: no exercise"
     for cells in found:
@@ -114,7 +118,9 @@ def test_each_exercise_is_checked_before_its_solution_runs(notebook):
         solution_check = code[-1]
         assert is_check(solution_check) and solutions[-1] < len(code) - 1, (
             f"{label}: the solution ends with its own check")
-        assert "✅ Correct" in output_text(solution_check), f"{label}: the solution fails its check"
+        assert re.search(r"^assert check_\w+\([\s\S]*\)\.ok\b", "".join(solution_check["source"]), re.M), (
+            f"{label}: the solution's check asserts its verdict: assert check_x(...).ok")
+        assert not solution_check.get("outputs"), f"{label}: the solution's check printed something"
         for cell in [code[i] for i in solutions] + [solution_check]:
             assert cell["metadata"].get("jupyter", {}).get("source_hidden"), (
                 f"{label}: solution code must be collapsed in JupyterLab (jupyter.source_hidden)")
@@ -123,8 +129,6 @@ def test_each_exercise_is_checked_before_its_solution_runs(notebook):
             assert not re.match(r"@DBOS\.\w+\(\w", first), (
                 f"{label}: JupyterLab shows a collapsed cell's first line, and {first!r} gives the "
                 "answer away: start the solution cell with a comment")
-        assert solution_check["metadata"]["jupyter"].get("outputs_hidden"), (
-            f"{label}: the solution's verdict gives the answer away; hide its output in JupyterLab")
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
