@@ -1,7 +1,7 @@
 # Durable Python with DBOS: every command a reader or CI needs.
 #   make book   build the HTML book into _build/html from the notebooks' stored outputs
-#   make test   run every notebook under strict nbval and the learner edition, the tests in
-#               tests/, build the book and test it in a browser; prints each stage's time
+#   make test   build the book, then at once: every notebook under strict nbval, the learner
+#               edition, the tests in tests/, the browser tests; prints each stream's time
 #   make test-postgres   the notebooks against a throwaway PostgreSQL server, Run All twice
 #   make lab    open the notebooks in JupyterLab
 
@@ -70,14 +70,20 @@ NBVAL := $(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanit
 
 # Everything, each chapter executed twice: once under strict nbval (every stored output compared:
 # what the book shows) and once as the learner edition (no solutions; every check says "Not done
-# yet"). Run All twice in one kernel is test-postgres's run. The browser tests run on their own:
-# Playwright keeps an event loop running, where DBOS refuses its blocking calls.
+# yet"). Run All twice in one kernel is test-postgres's run. After the book is built, five
+# independent streams run at the same time (scripts/parallel.py; they mostly wait, so two cores
+# carry them): each has its own pytest, log (_build/logs/) and time. The browser tests run apart
+# from DBOS's: Playwright keeps an event loop running, where DBOS refuses its blocking calls.
 test: stage-times-reset $(VENV)/installed $(CHROMIUM) book
-	$(STAGE) "notebooks, strict nbval (SQLite)" $(NBVAL) notebooks
-	$(STAGE) "tests/: learner edition, checkers, capstone, ..." \
-		$(BIN)/python -m pytest tests --ignore=tests/browser
-	$(STAGE) "browser tests of the built book" \
-		env CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests/browser
+	$(BIN)/python scripts/parallel.py \
+		"notebooks, strict nbval (SQLite)::$(NBVAL) notebooks" \
+		"learner edition, every chapter run::$(BIN)/python -m pytest tests/test_learner_edition.py" \
+		"tests/: checkers, capstone, booktools, ...::$(BIN)/python -m pytest tests \
+			--ignore=tests/browser --ignore=tests/test_learner_edition.py" \
+		"browser: chapters in JupyterLab::env CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest \
+			tests/browser/test_jupyterlab.py" \
+		"browser: the built book, axe-core::env CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest \
+			tests/browser --ignore=tests/browser/test_jupyterlab.py"
 	@$(STAGE) --summary
 
 # Strict nbval against a throwaway PostgreSQL server (removed afterwards, pass or fail), each
