@@ -3,11 +3,12 @@
     python scripts/learner_edition.py [OUTPUT]      (default: learner-edition/)
 
 The exercise cells (tagged `starter`) stay, so learners fill them in; the check cells then say
-"Not done yet" instead of failing, and the notebook still runs top to bottom. The helpers in
-notebooks/booktools (and chapter 14's application, notebooks/order_service) are copied alongside,
-with the reference pages the chapters link to (book/*.md), the packages a learner needs
-(requirements.txt, without the book's build and test tools) and a README with the commands that
-start it, so the folder works on its own (hand it out as a zip).
+"Not done yet" instead of failing, and the notebook still runs top to bottom. The packages in
+notebooks/ are copied alongside (the helpers, booktools; the code chapter 11 measures, cost_lab;
+chapter 14's application, order_service), with the reference pages the chapters link to
+(book/*.md), the packages a learner needs (requirements.txt, without the book's build and test
+tools) and a README with the commands that start it, so the folder works on its own (hand it out
+as a zip).
 """
 
 import shutil
@@ -68,9 +69,9 @@ def make_learner_edition(output: Path) -> list[Path]:
     (output / "requirements.txt").write_text(learner_requirements())
     for page in ("setup", "cheatsheet", "glossary"):
         shutil.copy(ROOT / "book" / f"{page}.md", output / "book")
-    for package in ("booktools", "order_service"):
+    for package in sorted((ROOT / "notebooks").glob("*/__init__.py")):
         shutil.copytree(
-            ROOT / "notebooks" / package, output / "notebooks" / package,
+            package.parent, output / "notebooks" / package.parent.name,
             ignore=shutil.ignore_patterns("__pycache__"),
         )
     written = []

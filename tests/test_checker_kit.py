@@ -389,6 +389,23 @@ def test_importing_a_checker_registers_nothing_in_the_learner_s_application():
     assert json.loads(shown.stdout) == {}
 
 
+def test_importing_booktools_registers_nothing_it_is_machinery_only():
+    """Lesson code that registers DBOS functions lives where a chapter shows it:
+    chapter 11's measured workflows in notebooks/cost_lab/, the capstone's in
+    notebooks/order_service/."""
+    import json
+    import subprocess
+    import sys
+
+    modules = [("booktools." + m[:-3].replace("/", ".")).removesuffix(".__init__")
+               for m in MODULES]
+    shown = subprocess.run([sys.executable, "-c", COUNT_REGISTRATIONS, *modules],
+                           capture_output=True, text=True, cwd=BOOKTOOLS.parent,
+                           check=True)
+    registered = json.loads(shown.stdout)
+    assert registered == {}, f"{registered}: move them to a package the chapter shows"
+
+
 def test_the_plumbing_scan_sees_every_checker():
     checkers = [m for m in MODULES if re.fullmatch(r"checks/ch\d\d_\w+\.py", m)]
     assert "checks/ch00_why.py" in checkers and "checks/ch06_client.py" in checkers

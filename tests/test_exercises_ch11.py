@@ -1,8 +1,8 @@
 """Chapter 11's checkers accept the solutions and explain typical wrong answers.
 
 Both checkers run workflows for real and count committed writes, so the tests launch
-DBOS on a SQLite file of their own. booktools.bench is imported first: it registers the
-workflows that check_design_writes runs.
+DBOS on a SQLite file of their own. cost_lab.measure, the chapter's lesson package, is
+imported first: it registers the workflows that check_design_writes runs.
 """
 
 from pathlib import Path
@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from dbos import DBOS
 
-from booktools import bench  # noqa: F401  (registers one_step_workflow, steps_workflow)
+from booktools import timing
 from booktools.checks import ch11_costs
 from booktools.exercises import off_the_event_loop
+from cost_lab.measure import add_step, steps_workflow  # registers cost_lab's workflows
 from support import assert_todo, assert_wrong, launched_dbos
 
 WAREHOUSE: dict[str, Path] = {}  # set by the fixture
@@ -141,18 +142,19 @@ def test_design_writes_explains_wrong_predictions(prediction, hint):
 
 def test_count_writes_sees_two_per_workflow_and_one_per_step():
     def count():
-        return {n: bench.writes_for(bench.steps_workflow, n) for n in (0, 1, 5)}
+        return {n: timing.writes_for(steps_workflow, n) for n in (0, 1, 5)}
 
     assert off_the_event_loop(count) == {0: 2, 1: 3, 5: 7}
     # a step outside a workflow is a plain call
-    assert off_the_event_loop(lambda: bench.writes_for(bench.add_step, 1)) == 0
+    assert off_the_event_loop(lambda: timing.writes_for(add_step, 1)) == 0
 
 
 def test_format_ms_never_uses_exponents():
     for value in (1234.5, 12.34, 1.234, 0.01234, 0.0000123):
-        text = bench.format_ms(value)
+        text = timing.format_ms(value)
         assert "e" not in text and text.endswith(" ms") and "." in text, text
-    assert bench.format_ratio(0.0001) == "1/10,000" and bench.format_ratio(3.14) == "3.1x"
+    assert timing.format_ratio(0.0001) == "1/10,000"
+    assert timing.format_ratio(3.14) == "3.1x"
 
 
 def test_batched_import_check_can_run_again():

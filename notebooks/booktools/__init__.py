@@ -2,9 +2,10 @@
 
 Everything here is plumbing around the lessons: a fresh working folder per
 chapter, running and killing child processes, reading ledgers, checking
-exercises. None of it wraps DBOS: every DBOS call stays in the notebooks,
-where the learner can see it (except bench.py, chapter 11's measurements,
-which is also the `make bench` script and shows its DBOS code in the chapter).
+exercises, timing. None of it wraps DBOS, and importing it registers no DBOS
+function: the DBOS code stays in the notebooks, where the learner can see it,
+and in the packages beside booktools that the chapters show (cost_lab, which
+chapter 11 measures; order_service, the capstone's application).
 """
 
 from .exercises import Feedback

@@ -1,7 +1,7 @@
 """The book in JupyterLab, where learners use it, tested in Chromium like the web book.
 
 A `jupyter lab` server runs on a free port of 127.0.0.1 over a temporary copy of notebooks/ (with
-booktools/ and order_service/), book/ and a freshly written learner edition, never over the
+its packages: booktools/, cost_lab/, order_service/), book/ and a freshly written learner edition, never over the
 repository itself: Run All writes scratch files, and a save would store outputs over the committed
 notebooks. Autosave is off, and the last test checks that no notebook of the copy was written.
 

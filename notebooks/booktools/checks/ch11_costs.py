@@ -1,9 +1,10 @@
 """Checkers for chapter 11, What durability costs.
 
 Both run for real against the notebook's launched DBOS and count committed
-writes with booktools.bench.count_writes: a count, unlike a time, is the same on
+writes with booktools.timing.count_writes: a count, unlike a time, is the same on
 every run and every machine (and on SQLite and Postgres alike). They register no
-workflow of their own: check_design_writes runs bench's, which the chapter imports.
+workflow of their own: check_design_writes runs the workflows of cost_lab.measure,
+the lesson's package, which the chapter imports (and shows).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def check_batched_import(import_in_one_step, warehouse: str | Path) -> Feedback:
     """The learner's workflow saves 50 rows with one step: every row once, few writes."""
     from dbos import DBOS, SetWorkflowID
 
-    from ..bench import count_writes
+    from ..timing import count_writes
 
     warehouse = Path(warehouse)
     warehouse.write_text("")
@@ -43,16 +44,16 @@ def check_batched_import(import_in_one_step, warehouse: str | Path) -> Feedback:
         return todo()
     if steps is None:
         return wrong(
-            "import_in_one_step ran as a plain function, not as a workflow: DBOS recorded "
-            "nothing. Decorate it with @DBOS.workflow(), and the function that saves the "
-            "rows with @DBOS.step()."
+            "import_in_one_step ran as a plain function, not as a workflow: DBOS "
+            "recorded nothing. Decorate it with @DBOS.workflow(), and the function that "
+            "saves the rows with @DBOS.step()."
         )
 
     if len(steps) >= len(ROWS):
         return wrong(
             f"your workflow ran {len(steps)} steps for {len(ROWS)} rows and committed "
-            f"{writes} writes: one per step, two for the workflow. Save the whole batch in "
-            "one step: a @DBOS.step() that calls store_rows(rows) once."
+            f"{writes} writes: one per step, two for the workflow. Save the whole batch "
+            "in one step: a @DBOS.step() that calls store_rows(rows) once."
         )
     if not steps:
         return wrong(
@@ -97,12 +98,15 @@ def check_design_writes(predicted_writes) -> Feedback:
         return todo()
     missing = [key for key in (DESIGN_A, DESIGN_B) if key not in predicted_writes]
     if missing:
-        return wrong(f"predicted_writes has no key {missing[0]!r}: keep the starter's keys.")
+        return wrong(f"predicted_writes has no key {missing[0]!r}: "
+                     "keep the starter's keys.")
     a, b = predicted_writes[DESIGN_A], predicted_writes[DESIGN_B]
     if not (_is_count(a) and _is_count(b)):
         return wrong("each prediction should be a whole number of committed writes.")
 
-    from ..bench import count_writes, one_step_workflow, steps_workflow
+    from cost_lab.measure import one_step_workflow, steps_workflow
+
+    from ..timing import count_writes
 
     def run_both():
         with count_writes() as design_a:
@@ -115,22 +119,23 @@ def check_design_writes(predicted_writes) -> Feedback:
     real_a, real_b = off_the_event_loop(run_both)
     if (a, b) == (real_a, real_b):
         return correct(
-            f"A commits {real_a} writes and B {real_b}: each workflow pays two of its own "
-            "(its start and its end) and one per step, so ten workflows pay the two ten "
-            "times. A is cheaper."
+            f"A commits {real_a} writes and B {real_b}: each workflow pays two of its "
+            "own (its start and its end) and one per step, so ten workflows pay the two "
+            "ten times. A is cheaper."
         )
     if (a, b) == (10, 10):
         return wrong("both designs run ten steps, but a step is not the only thing DBOS "
                      "writes: each workflow also records its start and its end.")
     if a == real_a and b != real_b:
-        return wrong(f"A is right ({real_a}). For B, apply the same rule to each of the ten "
-                     "one-step workflows.")
+        return wrong(f"A is right ({real_a}). For B, apply the same rule to each of the "
+                     "ten one-step workflows.")
     if b == real_b and a != real_a:
-        return wrong(f"B is right ({real_b}). For A, one workflow pays its own writes once, "
-                     "plus one per step.")
+        return wrong(f"B is right ({real_b}). For A, one workflow pays its own writes "
+                     "once, plus one per step.")
     if a > b:
-        return wrong("you predicted that one workflow costs more than ten; count what each "
-                     "workflow writes at its start and end, and what each step writes.")
+        return wrong("you predicted that one workflow costs more than ten; count what "
+                     "each workflow writes at its start and end, and what each step "
+                     "writes.")
     return wrong("not quite. Look again at the counts for 0, 1, 10 and 100 steps in the "
                  "section 'Counting writes': what does a workflow write with no steps at "
                  "all, and what does each step add?")
