@@ -8,6 +8,7 @@ roll-back exercise. The submit tests make "1" the latest version again first.
 
 import textwrap
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from dbos import DBOSClient, EnqueueOptions
@@ -60,7 +61,8 @@ WORKER = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def deployment(tmp_path_factory):
+    """worker-a (version "1") running, worker-b (version "2") launched once and stopped."""
     folder = tmp_path_factory.mktemp("ch06")
     (folder / "worker.py").write_text(WORKER)
     env = {"DBOS_SYSTEM_DATABASE_URL": f"sqlite:///{folder / 'dbos_system.sqlite'}"}
@@ -74,11 +76,16 @@ def client(tmp_path_factory):
             system_database_url=env["DBOS_SYSTEM_DATABASE_URL"],
             application_name="order-service",
         )
-        yield client
+        yield SimpleNamespace(client=client, worker_a=worker_a)
         client.destroy()
     finally:
         worker_a.kill()
         worker_b.kill()
+
+
+@pytest.fixture(scope="module")
+def client(deployment):
+    return deployment.client
 
 
 @pytest.fixture
@@ -110,38 +117,71 @@ def options_for(order_id, **changes) -> EnqueueOptions:
     return {key: value for key, value in options.items() if value is not None}
 
 
+def retried(enqueue):
+    """enqueue(), tried again after a ConnectionError: up to three attempts."""
+    for attempt in (1, 2, 3):
+        try:
+            return enqueue()
+        except ConnectionError:
+            if attempt == 3:
+                raise
+
+
 def solution(client, order_id, amount):
-    return client.enqueue(options_for(order_id), order_id, amount)
+    return retried(lambda: client.enqueue(options_for(order_id), order_id, amount))
 
 
 def starter(client, order_id, amount):
     ...  # your code here
 
 
-def without_workflow_id(client, order_id, amount):
-    return client.enqueue(options_for(order_id, workflow_id=None), order_id, amount)
+def retrying(**changes):
+    """A learner's submit_order that retries, with these changes to the right options."""
+
+    def submit_order(client, order_id, amount):
+        options = options_for(order_id, **{
+            key: value.format(order_id=order_id) if isinstance(value, str) else value
+            for key, value in changes.items()
+        })  # "{order_id}" in a value is the order's number
+        return retried(lambda: client.enqueue(options, order_id, amount))
+
+    return submit_order
 
 
-def module_prefixed_name(client, order_id, amount):
-    options = options_for(order_id, workflow_name="worker.process_order")
-    return client.enqueue(options, order_id, amount)
+def no_retry(client, order_id, amount):
+    """The chapter's client.py, transcribed: right on a network that never drops."""
+    return client.enqueue(options_for(order_id), order_id, amount)
 
 
-def queue_typo(client, order_id, amount):
-    return client.enqueue(options_for(order_id, queue_name="order"), order_id, amount)
+def random_id_each_try(client, order_id, amount):
+    return retried(lambda: client.enqueue(
+        options_for(f"{order_id}-{uuid.uuid4().hex[:6]}"), order_id, amount))
+
+
+def looks_it_up_after_the_error(client, order_id, amount):
+    try:
+        return client.enqueue(options_for(order_id), order_id, amount)
+    except ConnectionError:
+        return client.retrieve_workflow(order_id)  # "it must have been written"
+
+
+def gives_up_quietly(client, order_id, amount):
+    try:
+        return client.enqueue(options_for(order_id), order_id, amount)
+    except ConnectionError:
+        return None
 
 
 def arguments_as_a_tuple(client, order_id, amount):
-    return client.enqueue(options_for(order_id), (order_id, amount))
+    return retried(lambda: client.enqueue(options_for(order_id), (order_id, amount)))
 
 
 def returns_the_result(client, order_id, amount):
-    handle = client.enqueue(options_for(order_id), order_id, amount)
-    return handle.get_result(polling_interval_sec=0.05)
+    return solution(client, order_id, amount).get_result(polling_interval_sec=0.05)
 
 
 def forgets_to_return(client, order_id, amount):
-    client.enqueue(options_for(order_id), order_id, amount)
+    solution(client, order_id, amount)
 
 
 def uses_the_async_api(client, order_id, amount):
@@ -152,11 +192,6 @@ async def is_an_async_def(client, order_id, amount):
     return await client.enqueue_async(options_for(order_id), order_id, amount)
 
 
-def deduplicates_instead(client, order_id, amount):
-    options = options_for(order_id, workflow_id=None, deduplication_id=order_id)
-    return client.enqueue(options, order_id, amount)
-
-
 def test_ch06_submit_accepts_the_solution(healthy):
     assert_correct(ch06_client.check_submit_order(solution, healthy))
 
@@ -164,16 +199,21 @@ def test_ch06_submit_accepts_the_solution(healthy):
 def test_ch06_submit_accepts_keyword_arguments_and_a_derived_id(healthy):
     def derived(client, order_id, amount):
         options = options_for(order_id, workflow_id=f"checkout-{order_id}")
-        return client.enqueue(options, order_id=order_id, amount=amount)
+        return retried(lambda: client.enqueue(options, order_id=order_id, amount=amount))
 
     assert_correct(ch06_client.check_submit_order(derived, healthy))
+
+
+def test_ch06_submit_accepts_a_workflow_id_with_a_deduplication_id_too(healthy):
+    both = retrying(deduplication_id="{order_id}")  # harmless beside the workflow ID
+    assert_correct(ch06_client.check_submit_order(both, healthy))
 
 
 def test_ch06_submit_without_a_worker_for_the_latest_version_blames_the_set_up(client):
     """The learner's answer is right; the notebook's workers are not there to run it."""
     client.set_latest_application_version("2")  # worker-b, stopped: nobody takes the order
     feedback = ch06_client.check_submit_order(solution, client)
-    assert feedback.status == "setup" and "no worker took it" in feedback.message, feedback
+    assert feedback.status == "setup" and "no worker took them" in feedback.message, feedback
 
 
 def test_ch06_submit_starter_is_not_done_yet(healthy):
@@ -183,16 +223,26 @@ def test_ch06_submit_starter_is_not_done_yet(healthy):
 @pytest.mark.parametrize(
     "submit_order, hint",
     [
-        (without_workflow_id, "created 2 workflows"),
-        (module_prefixed_name, "__qualname__"),
-        (queue_typo, "no worker listens to"),
+        # the chapter's client.py as it is: a lost reply reaches the customer as an error
+        (no_retry, "let the ConnectionError out"),
+        (retrying(workflow_id=None), "set no workflow_id, so DBOS gave each a new random"),
+        (random_id_each_try, "used different workflow IDs"),
+        (retrying(workflow_id_reuse_policy="reject"), "\"reject\" refuses the ID even to"),
+        # pinned since issue 18: a deduplication ID instead of the workflow ID
+        (retrying(workflow_id=None, deduplication_id="{order_id}"),
+         "raised DBOSQueueDeduplicatedError: the first enqueue had been written"),
+        (retrying(workflow_id=None, deduplication_id="{order_id}",
+                  duplication_policy="return-existing"),
+         "A deduplication ID guards an order only while it waits or runs"),
+        (looks_it_up_after_the_error, "nothing was written, so there was nothing to find"),
+        (gives_up_quietly, "caught the ConnectionError and returned None"),
+        (retrying(workflow_name="worker.process_order"), "__qualname__"),
+        (retrying(queue_name="order"), "no worker listens to"),
         (arguments_as_a_tuple, "arguments after the options"),
         (returns_the_result, "not a workflow handle"),
-        (forgets_to_return, "returned None"),
+        (forgets_to_return, "returned None: return the workflow handle"),
         (uses_the_async_api, "returned a coroutine"),
         (is_an_async_def, "should be a plain `def`"),
-        # a second enqueue while the first runs raises: named, not a raw exception
-        (deduplicates_instead, "raised DBOSQueueDeduplicatedError: a deduplication ID"),
     ],
 )
 def test_ch06_submit_explains_wrong_answers(healthy, submit_order, hint):
@@ -251,3 +301,31 @@ def make_wrong_roll_backs(order_id):
 def test_ch06_roll_back_explains_wrong_answers(client, stuck_order, mistake, hint):
     wrong_roll_back = make_wrong_roll_backs(stuck_order)[mistake]
     assert_wrong(ch06_client.check_roll_back(wrong_roll_back, client, stuck_order), hint)
+
+
+@pytest.fixture
+def worker_a_down(deployment):
+    """worker-a killed (as by the Kill button of Crash it yourself), started again after."""
+    deployment.worker_a.kill()
+    yield deployment.worker_a
+    deployment.worker_a.start().wait_for("ready")
+
+
+def test_ch06_roll_back_with_worker_a_down_cannot_check(client, stuck_order, worker_a_down):
+    """The right answer, but nothing can run order 601: say so, and how to start worker-a."""
+    feedback = ch06_client.check_roll_back(roll_back, client, stuck_order, worker_a_down)
+    assert feedback.status == "setup", feedback
+    assert "is not running" in feedback.message and "worker_a.restart()" in feedback.message
+    # and it said so at once, without calling the answer: order 601 is still stuck
+    assert client.get_latest_application_version()["version_name"] == "2"
+
+
+def test_ch06_roll_back_with_worker_a_down_unseen_cannot_check(
+    client, stuck_order, worker_a_down
+):
+    """Called without the worker, the check learns it from the database: the answer made
+    version "1" the latest, and still nothing took the order in 10 s."""
+    feedback = ch06_client.check_roll_back(roll_back, client, stuck_order)
+    assert feedback.status == "setup", feedback
+    assert "did not take it within 10 s" in feedback.message, feedback
+    assert "worker_a.restart()" in feedback.message, feedback
