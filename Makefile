@@ -86,11 +86,15 @@ test: stage-times-reset $(VENV)/installed $(CHROMIUM) book
 			tests/browser --ignore=tests/browser/test_jupyterlab.py"
 	@$(STAGE) --summary
 
-# Strict nbval against a throwaway PostgreSQL server (removed afterwards, pass or fail), each
+# Strict nbval against throwaway PostgreSQL servers (removed afterwards, pass or fail), each
 # notebook run twice in one kernel: run 1 compared with the stored outputs, run 2 must not fail.
+# Two streams at once, each with a server of its own, the chapters split in about equal halves.
 test-postgres: stage-times-reset $(VENV)/installed
-	$(STAGE) "notebooks, strict nbval + Run All twice (Postgres)" \
-		scripts/with_postgres.sh $(NBVAL) --run-all-twice notebooks
+	$(BIN)/python scripts/parallel.py \
+		"Postgres: chapters 00-06, strict nbval + Run All twice::scripts/with_postgres.sh \
+			$(NBVAL) --run-all-twice notebooks/0[0-6]_*.ipynb" \
+		"Postgres: chapters 07-14, strict nbval + Run All twice::scripts/with_postgres.sh \
+			$(NBVAL) --run-all-twice notebooks/0[7-9]_*.ipynb notebooks/1[0-9]_*.ipynb"
 	@$(STAGE) --summary
 
 # Flakes counted: strict nbval N times on SQLite, then N times on Postgres, with two busy loops
