@@ -287,3 +287,79 @@ def ch08_test_waitlist_tells_nobody(order_id: str, item: str, quantity: int):
 )
 def test_waitlist_checker_explains_wrong_workflows(workflow, hint):
     assert_wrong(ch08_testing.check_waitlist(workflow, shop), hint)
+
+
+# --- exercise 3: predict a crash that is not one ---------------------------------------
+
+RIGHT_PREDICTION = {
+    "status after the crash": "ERROR",
+    "steps after the crash": ["reserve_stock", "charge_card", "send_receipt"],
+    "status after the restart": "ERROR",
+    "charges": 1,
+    "mails": 0,
+    "books in stock": 4,
+}
+
+
+def predicting(**changes):
+    """The right prediction, with some values changed (keys: words joined by _)."""
+    return {**RIGHT_PREDICTION, **{key.replace("_", " "): v for key, v in changes.items()}}
+
+
+def test_crash_prediction_solution_is_correct():
+    assert_correct(ch08_testing.check_crash_prediction(RIGHT_PREDICTION, shop))
+
+
+def test_crash_prediction_accepts_statuses_in_lower_case():
+    lower = predicting(status_after_the_crash="error", status_after_the_restart="error ")
+    assert_correct(ch08_testing.check_crash_prediction(lower, shop))
+
+
+def test_crash_prediction_starter_is_not_done_yet():
+    starter = {key: ... for key in RIGHT_PREDICTION}
+    assert_todo(ch08_testing.check_crash_prediction(starter, shop))
+    half_done = {**starter, "charges": 1}
+    assert_todo(ch08_testing.check_crash_prediction(half_done, shop))
+
+
+def test_crash_prediction_copied_from_the_chapters_test_names_each_cause():
+    """What test_recovery.py asserts for Crash(BaseException), predicted for Crash(Exception):
+    every value that differs gets its own cause."""
+    chapters = predicting(
+        status_after_the_crash="PENDING",
+        steps_after_the_crash=["reserve_stock", "charge_card"],
+        status_after_the_restart="SUCCESS",
+        mails=1,
+    )
+    feedback = ch08_testing.check_crash_prediction(chapters, shop)
+    assert_wrong(feedback, "4 of your 6 predictions differ")
+    for hint in ("Only a BaseException that is not an Exception", "send_receipt is recorded too",
+                 "launch() recovers PENDING workflows only", "no mail went out"):
+        assert hint in feedback.message, (hint, feedback)
+    assert "charges" not in feedback.message, feedback  # a right value is not questioned
+
+
+@pytest.mark.parametrize(
+    "prediction, hint",
+    [
+        (predicting(status_after_the_crash="PENDING"), "DBOS records the failure of every"),
+        (predicting(status_after_the_crash="SUCCESS"), "checkout catches only PaymentDeclined"),
+        (predicting(steps_after_the_crash=["reserve_stock", "charge_card"]),
+         "send_receipt is recorded too"),
+        (predicting(steps_after_the_crash=["reserve_stock", "charge_card", "release_stock"]),
+         "release_stock never ran"),
+        (predicting(steps_after_the_crash=["reserve_stock", "charge_card", "mail_api"]),
+         "mail_api is not a step"),
+        (predicting(status_after_the_restart="SUCCESS"), "recovers PENDING workflows only"),
+        (predicting(status_after_the_restart="PENDING"), "recovers PENDING workflows only"),
+        (predicting(charges=0), "nothing undoes a finished step"),
+        (predicting(charges=2), "nothing ran again after the restart"),
+        (predicting(mails=1), "no mail went out"),
+        (predicting(books_in_stock=5), "a failed workflow does not undo its steps"),
+        (predicting(charges="1"), "should be a number"),
+        ({k: v for k, v in RIGHT_PREDICTION.items() if k != "mails"}, "missing ['mails']"),
+        (["ERROR", "ERROR"], "should be the dict of the starter"),
+    ],
+)
+def test_crash_prediction_checker_explains_wrong_predictions(prediction, hint):
+    assert_wrong(ch08_testing.check_crash_prediction(prediction, shop), hint)

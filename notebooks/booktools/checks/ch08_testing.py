@@ -2,7 +2,8 @@
 
 Each checker runs the learner's code for real: the fixture sets DBOS up on a temporary SQLite
 file, the test runs against the shop and against versions of it with a bug each, the workflow
-is replayed with a fork. Learner code runs on a thread of its own with a time limit (the kit's
+is replayed with a fork, the crash prediction is compared with a real run of the chapter's recovery
+test whose Crash is an Exception. Learner code runs on a thread of its own with a time limit (the kit's
 off_the_event_loop), as pytest would run it: the notebook's thread has a running event loop,
 where DBOS refuses blocking calls.
 
@@ -26,7 +27,7 @@ from dbos import error as dbos_error
 
 from ..exercises import (
     Feedback, checker, correct, dbos_is_running, is_unchanged_starter, off_the_event_loop, todo,
-    wrong,
+    wait_until, wrong,
 )
 
 RESET_REFUSED = "cannot be reset after DBOS is launched"
@@ -370,3 +371,160 @@ def _exercise_waitlist(workflow, shop, folder) -> Feedback:
             )
         finally:
             DBOS.destroy()
+
+
+# --- exercise 3: predict a crash that is not one -------------------------------------------
+
+
+class Crash(Exception):
+    """The colleague's Crash: an Exception now, no longer a BaseException."""
+
+
+PREDICTION = {  # key: (what it is, the type of its value)
+    "status after the crash": ("a status such as 'PENDING'", str),
+    "steps after the crash": ("a list of step names", list),
+    "status after the restart": ("a status such as 'PENDING'", str),
+    "charges": ("a number, len(world.charges)", int),
+    "mails": ("a number, len(world.mails)", int),
+    "books in stock": ("a number, shop.STOCK['book']", int),
+}
+
+
+def _run_the_colleagues_test(shop, folder) -> dict:
+    """test_recovery.py with Crash(Exception): what it sees at each of the predicted points."""
+    seen = {}
+    with _fake_world(shop) as (world, patch):
+        config = _config(folder, "crash-prediction")
+        _fresh_dbos(config)
+        try:
+            def mail_api_crashes(order_id, text):
+                raise Crash("the power went off while mailing the receipt")
+
+            patch.setattr(shop, "mail_api", mail_api_crashes)
+            try:
+                with SetWorkflowID("order-3"):
+                    shop.checkout("order-3", "book", 1)
+            except Crash:
+                pass
+            seen["status after the crash"] = DBOS.get_workflow_status("order-3").status
+            seen["steps after the crash"] = _recorded_steps("order-3")
+            patch.setattr(shop, "mail_api", world.mail_api)  # the mail server is back
+            DBOS.destroy()  # the test's restart(): no reset
+            DBOS(config=config)
+            DBOS.launch()
+            # A PENDING workflow would be recovered within about a second: give it three.
+            status = wait_until(
+                lambda: (s := DBOS.get_workflow_status("order-3").status) != "PENDING" and s,
+                3,
+            ) or "PENDING"
+            seen["status after the restart"] = status
+            seen["charges"] = len(world.charges)
+            seen["mails"] = len(world.mails)
+            seen["books in stock"] = shop.STOCK["book"]
+        finally:
+            DBOS.destroy()
+    return seen
+
+
+def _why(key: str, predicted, real, shop) -> str:
+    """The cause of one wrong prediction, from what DBOS did."""
+    if key == "status after the crash":
+        if predicted == "PENDING":
+            return (
+                "DBOS records the failure of every Exception, and Crash is one now: "
+                "send_receipt's error was recorded and checkout ended ERROR, as it would for "
+                "a bug. Only a BaseException that is not an Exception (the chapter's Crash, "
+                "KeyboardInterrupt) passes through DBOS unrecorded, leaving the workflow "
+                "PENDING as a real crash does."
+            )
+        return (
+            "Crash came out of send_receipt, and checkout catches only PaymentDeclined, so "
+            "the workflow ended with Crash, recorded, as it would for a bug: ERROR."
+        )
+    if key == "steps after the crash":
+        if predicted == real[:-1]:
+            return (
+                "send_receipt is recorded too: a step that raises an Exception is "
+                "checkpointed with its error (a replay would raise it again rather than mail "
+                "twice). Only a BaseException leaves no checkpoint."
+            )
+        if "release_stock" in predicted:
+            return (
+                "checkout puts the stock back only for PaymentDeclined, and Crash is not "
+                "one: release_stock never ran."
+            )
+        not_steps = [name for name in predicted
+                     if not getattr(getattr(shop, name, None), "dbos_function_name", None)]
+        if not_steps:
+            return (
+                f"DBOS records steps, by their names, and {not_steps[0]} is not a step of "
+                "the shop (the steps are reserve_stock, release_stock, charge_card and "
+                "send_receipt; the fakes are called inside them)."
+            )
+        return "the steps DBOS recorded are, in order, the ones checkout called."
+    if key == "status after the restart":
+        return (
+            "launch() recovers PENDING workflows only. An ERROR workflow is finished: the "
+            "restart leaves it as it is, runs none of it again, and the test's get_result() "
+            "raises the recorded Crash. (Only a fork runs it again: chapter 9.)"
+        )
+    if key == "charges":
+        if predicted < real:
+            return (
+                "charge_card ran and finished before the mail failed, and nothing undoes a "
+                "finished step: the card was charged once."
+            )
+        return "nothing ran again after the restart, so charge_card ran once: one charge."
+    if key == "mails":
+        return (
+            "no mail went out: the only call of the mail server raised Crash (the fake "
+            "records nothing then), and the restart ran nothing again."
+        )
+    if key == "books in stock":
+        if predicted > real:
+            return (
+                "the book stays reserved: a failed workflow does not undo its steps (DBOS "
+                "has no rollback; putting things back is the workflow's own job, a saga in "
+                "chapter 7), and checkout releases stock only for PaymentDeclined."
+            )
+        return "reserve_stock ran once, for one book: 5 - 1."
+    return ""
+
+
+@checker
+def check_crash_prediction(prediction, shop) -> Feedback:
+    """Run test_recovery.py's steps with Crash(Exception) and compare, value by value."""
+    if not isinstance(prediction, dict):
+        return wrong("prediction should be the dict of the starter, with its keys filled in.")
+    missing = [key for key in PREDICTION if key not in prediction]
+    if missing:
+        return wrong(f"prediction is missing {missing}: keep the starter's keys.")
+    for key, (what, kind) in PREDICTION.items():
+        value = prediction[key]
+        if not isinstance(value, kind) or isinstance(value, bool) or (
+                kind is list and not all(isinstance(v, str) for v in value)):
+            return wrong(f"prediction[{key!r}] should be {what}, not {value!r}.")
+    guess = {
+        key: value.strip().upper() if isinstance(value, str)
+        else [v.strip() for v in value] if isinstance(value, list) else value
+        for key, value in prediction.items() if key in PREDICTION
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        real = off_the_event_loop(_run_the_colleagues_test, shop, folder,
+                                  timeout=CHECK_TIMEOUT)
+    differ = [key for key in PREDICTION if guess[key] != real[key]]
+    if not differ:
+        return correct(
+            "Crash is an Exception now, so DBOS recorded it: send_receipt's checkpoint holds "
+            "the error and the workflow ended ERROR. The restart recovers PENDING workflows "
+            "only, so nothing ran again: one charge, no mail, the book still reserved. The "
+            "test fails at its first assert, which is how it tells the colleague."
+        )
+    lines = [
+        f"- {key}: you said {guess[key]!r}, the run saw {real[key]!r}: "
+        f"{_why(key, guess[key], real[key], shop)}"
+        for key in differ
+    ]
+    verb = "differs" if len(differ) == 1 else "differ"
+    return wrong(f"{len(differ)} of your {len(PREDICTION)} predictions {verb} from the run.\n"
+                 + "\n".join(lines))
