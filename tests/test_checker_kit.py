@@ -72,6 +72,30 @@ def test_a_hanging_answer_ends_with_a_clear_message_within_the_timeout(answer):
     assert_wrong(feedback, "your code was still running after 0.5 s")
 
 
+def test_an_awaited_checker_judges_on_the_caller_s_loop_and_never_hangs(monkeypatch):
+    """An `async def` check (awaited in the cell, for answers that must run on the notebook's
+    loop) keeps the promises: a starter is not done yet, an error is named, a hang ends."""
+
+    @checker
+    async def check_answer(answer):
+        return correct(f"it returned {await answer()}")
+
+    async def starter():
+        ...
+
+    async def fails():
+        raise ValueError("boom")
+
+    monkeypatch.setattr(exercises, "DEFAULT_TIMEOUT", 0.5)
+    assert asyncio.run(check_answer(lambda: asyncio.sleep(0, "7"))).ok
+    assert_todo(asyncio.run(check_answer(starter)))
+    assert_wrong(asyncio.run(check_answer(fails)), "your code raised ValueError: boom")
+    started = time.monotonic()
+    feedback = asyncio.run(check_answer(hang_async))
+    assert time.monotonic() - started < 2
+    assert_wrong(feedback, "your code was still running after 0.5 s")
+
+
 def test_an_async_answer_is_awaited_on_a_thread_with_no_event_loop():
     async def answer(number):
         await asyncio.sleep(0)

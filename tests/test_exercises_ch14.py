@@ -1,8 +1,9 @@
 """Chapter 14's checkers accept the solutions and explain typical wrong answers.
 
 check_points runs the learner's workflow, so these tests launch DBOS on a
-SQLite file of their own and destroy it afterwards. The variants below are
-what learners typically write.
+SQLite file of their own, with the order service's stock datasource created
+before the launch as the notebook creates it, and destroy both afterwards. The
+variants below are what learners typically write.
 """
 
 import asyncio
@@ -11,10 +12,10 @@ import uuid
 
 import httpx
 import pytest
-from dbos import DBOS
+from dbos import DBOS, AsyncSQLAlchemyDatasource
 
 from booktools.checks import ch14_capstone as ch14
-from order_service import loyalty
+from order_service import loyalty, stock
 from order_service.warehouse import CarrierRefused
 from order_service.workflows import (
     charge_payment,
@@ -29,32 +30,54 @@ from support import assert_correct, assert_todo, assert_wrong, launched_dbos
 
 @pytest.fixture(scope="module")
 def dbos(tmp_path_factory):
-    with launched_dbos("ch14-checks", tmp_path_factory.mktemp("ch14") / "checks.sqlite"):
-        yield
+    folder = tmp_path_factory.mktemp("ch14")
 
+    def open_stock() -> None:  # between DBOS(config=...) and launch(), as the notebook does
+        async def create() -> None:
+            url = f"sqlite+aiosqlite:///{folder / 'shop.sqlite'}"
+            stock.db = await AsyncSQLAlchemyDatasource.create(url)
+            await stock.create_tables()
+
+        asyncio.run(create())
+
+    with launched_dbos("ch14-checks", folder / "checks.sqlite", before_launch=open_stock):
+        yield
+    asyncio.run(stock.db.engine.dispose())
+    stock.db = None
 
 
 # --- exercise 1: loyalty points -----------------------------------------------
 
 
-def order_workflow(award, *, award_before_shipping=False):
+def check_points(workflow, step):
+    """The check is awaited in the notebook's cell; here, in an event loop of its own."""
+    return asyncio.run(ch14.check_points(workflow, step))
+
+
+def order_workflow(award, *, award_before_shipping=False, awaited=True):
     """The exercise's workflow, calling `award` where the learner put it."""
 
-    def body(order: dict) -> str:
+    async def call_award(*args):
+        if awaited:
+            await award(*args)
+        else:
+            award(*args)  # forgot await: a coroutine that never runs
+
+    async def body(order: dict) -> str:
         order_id = DBOS.workflow_id
-        reserve_stock(order_id, order["item"], order["quantity"])
-        charge_payment(order_id, order["amount"])
+        await reserve_stock(order_id, order["item"], order["quantity"])
+        await charge_payment(order_id, order["amount"])
         if award_before_shipping:
-            award(order_id, order["email"], order["amount"])
+            await call_award(order_id, order["email"], order["amount"])
         try:
-            tracking = ship_parcel(order_id, order["country"])
+            tracking = await ship_parcel(order_id, order["country"])
         except CarrierRefused:
-            refund_payment(order_id, order["amount"])
-            release_stock(order_id)
+            await refund_payment(order_id, order["amount"])
+            await release_stock(order_id)
             return "refunded"
         if not award_before_shipping:
-            award(order_id, order["email"], order["amount"])
-        notify_customer(order_id, order["email"], f"On its way: {tracking}")
+            await call_award(order_id, order["email"], order["amount"])
+        await notify_customer(order_id, order["email"], f"On its way: {tracking}")
         return "completed"
 
     return body
@@ -65,46 +88,65 @@ def as_workflow(name: str, body):
     return DBOS.workflow()(body)
 
 
+def add_points(*args, **kwargs):
+    """The loyalty programme's client, on a thread, as an async step must call it."""
+    return asyncio.to_thread(loyalty.add_points, *args, **kwargs)
+
+
 @DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=0.1)
-def award_points(order_id: str, email: str, amount: int) -> None:
-    loyalty.add_points(email, amount, idempotency_key=f"{order_id}/points")
+async def award_points(order_id: str, email: str, amount: int) -> None:
+    await add_points(email, amount, idempotency_key=f"{order_id}/points")
 
 
-def points_starter_step(order_id: str, email: str, amount: int) -> None:
+async def points_starter_step(order_id: str, email: str, amount: int) -> None:
     ...
 
 
-def points_undecorated(order_id: str, email: str, amount: int) -> None:
+async def points_undecorated(order_id: str, email: str, amount: int) -> None:
+    await add_points(email, amount, idempotency_key=f"{order_id}/points")
+
+
+@DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=0.1)
+def points_sync_step(order_id: str, email: str, amount: int) -> None:
     loyalty.add_points(email, amount, idempotency_key=f"{order_id}/points")
 
 
 @DBOS.step()
-def points_without_retries(order_id: str, email: str, amount: int) -> None:
-    loyalty.add_points(email, amount, idempotency_key=f"{order_id}/points")
+async def points_without_retries(order_id: str, email: str, amount: int) -> None:
+    await add_points(email, amount, idempotency_key=f"{order_id}/points")
 
 
 @DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=0.1)
-def points_without_key(order_id: str, email: str, amount: int) -> None:
-    loyalty.add_points(email, amount)
+async def points_without_key(order_id: str, email: str, amount: int) -> None:
+    await add_points(email, amount)
 
 
 @DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=0.1)
-def points_with_random_key(order_id: str, email: str, amount: int) -> None:
-    loyalty.add_points(email, amount, idempotency_key=str(uuid.uuid4()))
+async def points_with_random_key(order_id: str, email: str, amount: int) -> None:
+    await add_points(email, amount, idempotency_key=str(uuid.uuid4()))
 
 
 @DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=0.1)
-def points_keyed_by_customer(order_id: str, email: str, amount: int) -> None:
-    loyalty.add_points(email, amount, idempotency_key=f"{email}/points")
+async def points_keyed_by_customer(order_id: str, email: str, amount: int) -> None:
+    await add_points(email, amount, idempotency_key=f"{email}/points")
 
 
 @DBOS.step(retries_allowed=True, max_attempts=4, interval_seconds=0.1)
-def points_double(order_id: str, email: str, amount: int) -> None:
-    loyalty.add_points(email, 2 * amount, idempotency_key=f"{order_id}/points")
+async def points_double(order_id: str, email: str, amount: int) -> None:
+    await add_points(email, 2 * amount, idempotency_key=f"{order_id}/points")
+
+
+async def nothing(*args) -> None:
+    return None
+
+
+@DBOS.workflow(name="ch14_sync_workflow")
+def sync_workflow(order: dict) -> str:
+    return "completed"
 
 
 solution = as_workflow("ch14_solution", order_workflow(award_points))
-starter = as_workflow("ch14_starter", order_workflow(lambda *args: None))
+starter = as_workflow("ch14_starter", order_workflow(nothing))
 with_undecorated = as_workflow("ch14_undecorated", order_workflow(points_undecorated))
 without_retries = as_workflow("ch14_no_retries", order_workflow(points_without_retries))
 without_key = as_workflow("ch14_no_key", order_workflow(points_without_key))
@@ -114,24 +156,27 @@ keyed_by_customer = as_workflow("ch14_customer_key",
 doubled = as_workflow("ch14_double", order_workflow(points_double))
 before_shipping = as_workflow(
     "ch14_before_shipping", order_workflow(award_points, award_before_shipping=True))
-never_called = as_workflow("ch14_never_called", order_workflow(lambda *args: None))
+never_called = as_workflow("ch14_never_called", order_workflow(nothing))
+not_awaited = as_workflow("ch14_not_awaited", order_workflow(award_points, awaited=False))
 undecorated_workflow = order_workflow(award_points)
 
 
 def test_points_accepts_the_solution(dbos):
-    assert_correct(ch14.check_points(solution, award_points))
+    assert_correct(check_points(solution, award_points))
 
 
 def test_points_starter_is_not_done_yet(dbos):
-    assert_todo(ch14.check_points(starter, points_starter_step))
+    assert_todo(check_points(starter, points_starter_step))
     # The notebook's starter: neither function decorated yet.
-    assert_todo(ch14.check_points(order_workflow(points_starter_step), points_starter_step))
+    assert_todo(check_points(order_workflow(points_starter_step), points_starter_step))
 
 
 @pytest.mark.parametrize(
     "workflow, step, hint",
     [
         (with_undecorated, points_undecorated, "decorate it with @DBOS.step"),
+        (solution, points_sync_step, "make it an async def step"),
+        (sync_workflow, award_points, "is a plain def: make it an async def"),
         (without_retries, points_without_retries, "Give the step retries"),
         (without_key, points_without_key, "the retry credited the points a second time"),
         (with_random_key, points_with_random_key, "the same on every attempt"),
@@ -139,20 +184,29 @@ def test_points_starter_is_not_done_yet(dbos):
         (doubled, points_double, "one point per euro"),
         (before_shipping, award_points, "after ship_parcel has succeeded"),
         (never_called, award_points, "never called award_points"),
+        (not_awaited, award_points, "a call without await"),
         (undecorated_workflow, award_points, "decorate it with @DBOS.workflow()"),
     ],
-    ids=["not a step", "no retries", "no key", "random key", "customer key",
-         "double points", "before shipping", "never called", "workflow undecorated"],
+    ids=["not a step", "sync step", "sync workflow", "no retries", "no key", "random key",
+         "customer key", "double points", "before shipping", "never called", "not awaited",
+         "workflow undecorated"],
 )
+@pytest.mark.filterwarnings("ignore:coroutine 'award_points' was never awaited")
 def test_points_explains_wrong_answers(dbos, workflow, step, hint):
-    assert_wrong(ch14.check_points(workflow, step), hint)
+    assert_wrong(check_points(workflow, step), hint)
 
 
 def test_points_puts_things_back(dbos, monkeypatch):
     monkeypatch.setenv("ORDER_SERVICE_DATA", "where-the-notebook-keeps-its-ledgers")
-    ch14.check_points(without_retries, points_without_retries)
+    check_points(without_retries, points_without_retries)
     assert loyalty._lost["answers"] == 0  # the programme is reliable again
     assert os.environ["ORDER_SERVICE_DATA"] == "where-the-notebook-keeps-its-ledgers"
+
+
+def test_points_needs_the_stock_datasource(dbos, monkeypatch):
+    monkeypatch.setattr(stock, "db", None)
+    feedback = check_points(solution, award_points)
+    assert feedback.status == "setup" and "run the set-up cell" in feedback.message
 
 
 # --- exercise 2: a client that retries safely ---------------------------------

@@ -62,7 +62,8 @@ def test_runs_top_to_bottom_and_checks_say_not_done_yet(edition, chapter):
     checks = [
         "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in cell.outputs)
         for cell in nb.cells
-        if cell.cell_type == "code" and any(line.startswith("check_") for line in cell.source.splitlines())
+        if cell.cell_type == "code" and any(line.startswith(("check_", "await check_"))
+                                            for line in cell.source.splitlines())
     ]
     assert checks, f"{path.name}: no check cells"
     for output in checks:

@@ -76,7 +76,7 @@ def test_chapter_starts_from_a_fresh_workspace(notebook):
 
 def is_check(cell: dict) -> bool:
     return cell["cell_type"] == "code" and bool(
-        re.search(r"^(assert )?check_\w+\(", "".join(cell["source"]), re.M))
+        re.search(r"^(assert \(?)?(await )?check_\w+\(", "".join(cell["source"]), re.M))
 
 
 def exercises(path: Path) -> list[list[dict]]:
@@ -118,8 +118,10 @@ def test_each_exercise_is_checked_before_its_solution_runs(notebook):
         solution_check = code[-1]
         assert is_check(solution_check) and solutions[-1] < len(code) - 1, (
             f"{label}: the solution ends with its own check")
-        assert re.search(r"^assert check_\w+\([\s\S]*\)\.ok\b", "".join(solution_check["source"]), re.M), (
-            f"{label}: the solution's check asserts its verdict: assert check_x(...).ok")
+        assert re.search(r"^assert (check_\w+\([\s\S]*\)|\(await check_\w+\([\s\S]*\)\))\.ok\b",
+                         "".join(solution_check["source"]), re.M), (
+            f"{label}: the solution's check asserts its verdict: assert check_x(...).ok, or "
+            "assert (await check_x(...)).ok for an awaited check")
         assert not solution_check.get("outputs"), f"{label}: the solution's check printed something"
         for cell in [code[i] for i in solutions] + [solution_check]:
             assert cell["metadata"].get("jupyter", {}).get("source_hidden"), (

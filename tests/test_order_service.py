@@ -2,12 +2,15 @@
 
 Most tests drive the FastAPI app in-process with TestClient, which runs the
 lifespan (so DBOS is launched and destroyed as in production) on a SQLite
-system database in tmp_path. The last test serves it with uvicorn in a child
-process and kills that process with SIGKILL.
+system database in tmp_path; the stock, the service's own database, is read
+on the app's event loop (client.portal), where the lifespan opened it. The
+last test serves it with uvicorn in a child process and kills that process
+with SIGKILL, then checks the payments ledger and the stock.
 """
 
 import os
 import socket
+import sqlite3
 import time
 import warnings
 from pathlib import Path
@@ -23,7 +26,7 @@ with warnings.catch_warnings():
 
 from booktools import Worker
 from order_service import app as order_app
-from order_service import mailer, payments, warehouse
+from order_service import mailer, payments, stock, warehouse
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -66,6 +69,10 @@ def wait_for_status(client, order_id: str, wanted: str, timeout: float = 10) -> 
         time.sleep(0.05)
 
 
+def available(client, item: str) -> int:
+    return client.portal.call(stock.available, item)
+
+
 def ledger_for(order_id: str) -> list[str]:
     return [entry["kind"] for entry in payments.ledger() if entry["order_id"] == order_id]
 
@@ -98,7 +105,7 @@ def test_an_order_needs_a_key_and_a_valid_body(client):
 
 
 def test_a_large_order_waits_for_approval(client):
-    stock_before = warehouse.available("espresso machine")
+    stock_before = available(client, "espresso machine")
     big = an_order(item="espresso machine", amount=1200)
     client.post("/orders", json=big, headers={"Idempotency-Key": "t-big-yes"})
     client.post("/orders", json=big, headers={"Idempotency-Key": "t-big-no"})
@@ -112,7 +119,7 @@ def test_a_large_order_waits_for_approval(client):
     wait_for_status(client, "t-big-no", "cancelled")
     assert ledger_for("t-big-yes") == ["charge"]
     assert ledger_for("t-big-no") == []  # nothing charged, and the stock is back
-    assert warehouse.available("espresso machine") == stock_before - 1
+    assert available(client, "espresso machine") == stock_before - 1
 
     # Deciding again, or about an order that is not waiting, is refused.
     assert client.post("/orders/t-big-yes/cancel").status_code == 409
@@ -120,13 +127,13 @@ def test_a_large_order_waits_for_approval(client):
 
 
 def test_a_refused_shipment_is_compensated(client):
-    stock_before = warehouse.available("teapot")
+    stock_before = available(client, "teapot")
     order = an_order(item="teapot", country="US")
     client.post("/orders", json=order, headers={"Idempotency-Key": "t-us"})
     body = wait_for_status(client, "t-us", "refunded: the carrier does not deliver there")
     assert body["payment_id"] is not None and body["tracking"] is None
     assert ledger_for("t-us") == ["charge", "refund"]
-    assert warehouse.available("teapot") == stock_before
+    assert available(client, "teapot") == stock_before
     steps = [s["function_name"] for s in DBOS.list_workflow_steps("t-us")]
     assert steps.count("ship_parcel") == 1  # a refusal is not retried
 
@@ -151,13 +158,22 @@ def test_outside_services_ignore_repeated_keys(data_dir):
     first = payments.charge("t-repeat/charge", "t-repeat", 10)
     assert payments.charge("t-repeat/charge", "t-repeat", 10) == first
     assert ledger_for("t-repeat") == ["charge"]
-    before = warehouse.available("mug")
-    warehouse.reserve("t-repeat", "mug", 2)
-    warehouse.reserve("t-repeat", "mug", 2)
-    assert warehouse.available("mug") == before - 2
-    warehouse.release("t-repeat")
-    warehouse.release("t-repeat")
-    assert warehouse.available("mug") == before
+    assert warehouse.ship("t-repeat", "FR") == warehouse.ship("t-repeat", "FR")
+    assert [s["order_id"] for s in warehouse.shipments()].count("t-repeat") == 1
+
+
+def test_stock_is_written_in_datasource_transactions(client):
+    """A finished order leaves its reservation; its transaction's checkpoint is gone."""
+    before = available(client, "mug")
+    order = an_order(item="mug", quantity=3)
+    client.post("/orders", json=order, headers={"Idempotency-Key": "t-mugs"})
+    wait_for_status(client, "t-mugs", "completed")
+    assert available(client, "mug") == before - 3
+    assert client.portal.call(stock.reservations)["t-mugs"] == ("mug", 3)
+    steps = [s["function_name"] for s in DBOS.list_workflow_steps("t-mugs")]
+    assert steps.count("reserve_stock") == 1
+    # DBOS drops a workflow's datasource checkpoints once it has finished.
+    assert "t-mugs" not in client.portal.call(stock.checkpoints)
 
 
 def free_port() -> int:
@@ -215,3 +231,9 @@ def test_a_killed_server_finishes_its_orders_after_a_restart(tmp_path, monkeypat
     charged = sorted(entry["order_id"] for entry in payments.ledger())
     assert charged == sorted(["k-big", *small])  # once each
     assert payments.requests_received() > len(charged)  # a repeat, absorbed
+    with sqlite3.connect(tmp_path / "shop.sqlite") as shop:  # the service's own data
+        reserved = dict(shop.execute("SELECT order_id, quantity FROM reservations"))
+        left = dict(shop.execute("SELECT item, available FROM stock"))
+    assert reserved == {key: 1 for key in ["k-big", *small]}  # once each
+    assert left["kettle"] == stock.STOCK["kettle"] - len(small)
+    assert left["espresso machine"] == stock.STOCK["espresso machine"] - 1

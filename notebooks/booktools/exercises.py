@@ -9,8 +9,10 @@ The kit, all a checker needs:
 
 - `correct(...)`, `wrong(...)`, `todo()`, `cannot_check(...)`: the four verdicts; the last says
   what in the notebook's state keeps the check from judging (never the learner's answer).
-- `@checker` / `@checker(needs_dbos=True)`: an unchanged starter as the first argument gets
-  "Not done yet" at once; with needs_dbos, a DBOS that is not launched gets one line on what to
+- `@checker` / `@checker(needs_dbos=True)`, on a `def` check or on an `async def` one, which the
+  cell awaits (for answers that must run on the notebook's event loop: async workflows, which
+  DBOS runs there when it was launched from a cell): an unchanged starter as the first argument
+  gets "Not done yet" at once; with needs_dbos, a DBOS that is not launched gets one line on what to
   do instead of blame; an exception becomes feedback; DBOS's log records during the check (the
   ~40-line traceback of a learner's workflow that raised, from its own thread) are kept out of
   the cell and counted in one line of a "Not yet" verdict.
@@ -404,6 +406,9 @@ def checker(fn: Callable[..., Feedback] | None = None, *, needs_dbos: bool = Fal
     """
 
     def decorate(check: Callable[..., Feedback]) -> Callable[..., Feedback]:
+        if inspect.iscoroutinefunction(check):
+            return _async_checker(check, needs_dbos)
+
         @functools.wraps(check)
         def wrapper(*args, **kwargs) -> Feedback:
             if args and is_unchanged_starter(args[0]):
@@ -426,6 +431,37 @@ def checker(fn: Callable[..., Feedback] | None = None, *, needs_dbos: bool = Fal
         return wrapper
 
     return decorate(fn) if fn is not None else decorate
+
+
+def _async_checker(check: Callable[..., Any], needs_dbos: bool) -> Callable[..., Any]:
+    """@checker for an `async def` check, awaited in the cell (`await check_x(...)`): for
+    answers that must run on the notebook's own event loop, such as async workflows, which
+    DBOS runs on the loop that was running when DBOS.launch() was called (a check blocking a
+    cell's thread would never let them run). A check still running after DEFAULT_TIMEOUT
+    seconds ends with a verdict that says so."""
+
+    @functools.wraps(check)
+    async def wrapper(*args, **kwargs) -> Feedback:
+        if args and is_unchanged_starter(args[0]):
+            return todo()
+        if needs_dbos and not dbos_is_running():
+            return dbos_not_running()
+        with _dbos_log_records() as records:
+            try:
+                feedback = await asyncio.wait_for(check(*args, **kwargs), DEFAULT_TIMEOUT)
+            except NotImplementedError:
+                return todo()
+            except asyncio.TimeoutError:
+                feedback = wrong(
+                    f"your code was still running after {DEFAULT_TIMEOUT:g} s, so the check "
+                    "stopped waiting. Is it waiting for something that never comes?")
+            except Exception as exc:  # the learner's code failed: say how
+                if needs_dbos and not dbos_is_running():
+                    return dbos_not_running()
+                feedback = wrong(f"your code raised {type(exc).__name__}: {exc}")
+        return _with_log_summary(feedback, records)
+
+    return wrapper
 
 
 @contextmanager

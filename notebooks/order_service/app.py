@@ -14,11 +14,12 @@ import sqlite3
 from contextlib import asynccontextmanager, closing
 from typing import Annotated
 
-from dbos import DBOS, DBOSConfig, SetWorkflowID, error
+from dbos import AsyncSQLAlchemyDatasource, DBOS, DBOSConfig, SetWorkflowID, error
 from fastapi import FastAPI, Header, HTTPException, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from . import stock
 from .workflows import ORDERS_PER_SECOND, ORDERS_QUEUE, process_order
 
 
@@ -51,6 +52,10 @@ async def lifespan(app: FastAPI):
     config = dbos_config()
     use_wal_if_sqlite(config["system_database_url"])
     DBOS(config=config)
+    # The service's own database, for its transactions: created before the launch.
+    url = stock.database_url(config["system_database_url"])
+    stock.db = await AsyncSQLAlchemyDatasource.create(url)
+    await stock.create_tables()
     DBOS.launch()  # recovers the orders a crashed server left unfinished
     await DBOS.register_queue_async(  # in async code, the _async variant
         ORDERS_QUEUE,
@@ -62,6 +67,7 @@ async def lifespan(app: FastAPI):
         yield
     finally:
         DBOS.destroy()
+        await stock.db.engine.dispose()
 
 
 app = FastAPI(title="order service", lifespan=lifespan)

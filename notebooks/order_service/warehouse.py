@@ -1,7 +1,7 @@
-"""A local stand-in for the warehouse: stock, and the carrier that ships.
+"""A local stand-in for the warehouse's carrier, which ships the parcels.
 
-Both are keyed by order ID, so doing the same thing twice for an order changes
-nothing the second time.
+It is keyed by order ID, so shipping the same order twice changes nothing the
+second time. (The stock is the order service's own data: stock.py.)
 """
 
 import hashlib
@@ -9,20 +9,10 @@ import time
 
 from .store import read, transaction
 
-STOCK = {"kettle": 100, "teapot": 100, "mug": 500, "espresso machine": 5}
 COUNTRIES_SERVED = {"DE", "ES", "FR", "IT", "NL", "PT"}
 
 SCHEMA = """
 PRAGMA journal_mode = WAL;
-CREATE TABLE IF NOT EXISTS stock (
-    item TEXT PRIMARY KEY,
-    available INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS reservations (
-    order_id TEXT PRIMARY KEY,
-    item TEXT NOT NULL,
-    quantity INTEGER NOT NULL
-);
 CREATE TABLE IF NOT EXISTS shipments (
     order_id TEXT PRIMARY KEY,
     tracking TEXT NOT NULL,
@@ -32,51 +22,8 @@ CREATE TABLE IF NOT EXISTS shipments (
 """
 
 
-class OutOfStock(Exception):
-    """Not enough of the item left: the order cannot be served."""
-
-
 class CarrierRefused(Exception):
     """The carrier will not take the parcel (it does not serve that country)."""
-
-
-def _stock_in(db) -> None:
-    db.executemany("INSERT OR IGNORE INTO stock VALUES (?, ?)", STOCK.items())
-
-
-def reserve(order_id: str, item: str, quantity: int) -> None:
-    """Set the items aside for the order, once."""
-    with transaction("warehouse.sqlite", SCHEMA) as db:
-        _stock_in(db)
-        added = db.execute(
-            "INSERT OR IGNORE INTO reservations VALUES (?, ?, ?)",
-            (order_id, item, quantity),
-        ).rowcount
-        if not added:
-            return  # a repeated request: the reservation is already made
-        taken = db.execute(
-            "UPDATE stock SET available = available - ? "
-            "WHERE item = ? AND available >= ?",
-            (quantity, item, quantity),
-        ).rowcount
-        if not taken:
-            raise OutOfStock(f"not enough of {item!r} left for {quantity}")
-
-
-def release(order_id: str) -> None:
-    """Put an order's reserved items back on the shelf, once."""
-    with transaction("warehouse.sqlite", SCHEMA) as db:
-        _stock_in(db)
-        query = "SELECT item, quantity FROM reservations WHERE order_id = ?"
-        row = db.execute(query, (order_id,)).fetchone()
-        if row is None:
-            return  # nothing reserved, or already released
-        item, quantity = row
-        db.execute("DELETE FROM reservations WHERE order_id = ?", (order_id,))
-        db.execute(
-            "UPDATE stock SET available = available + ? WHERE item = ?",
-            (quantity, item),
-        )
 
 
 def ship(order_id: str, country: str) -> str:
@@ -90,14 +37,6 @@ def ship(order_id: str, country: str) -> str:
             (order_id, tracking, country, time.time()),
         )
     return tracking
-
-
-def available(item: str) -> int:
-    """How many of the item are left to reserve."""
-    with transaction("warehouse.sqlite", SCHEMA) as db:
-        _stock_in(db)
-        query = "SELECT available FROM stock WHERE item = ?"
-        return db.execute(query, (item,)).fetchone()[0]
 
 
 def shipments() -> list[dict]:

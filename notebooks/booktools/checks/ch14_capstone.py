@@ -1,15 +1,19 @@
 """Checkers for chapter 14, the capstone order service.
 
-check_points runs the learner's workflow for real on the DBOS instance the
-notebook launched, with the order service's stand-ins writing to a temporary
-folder. check_place_order_reliably calls the learner's async client against
-an httpx transport that plays the order service: down for a while, losing an
-answer, rejecting an order.
+check_points runs the learner's async workflow for real on the DBOS instance
+the notebook launched, with the order service's stand-ins writing to a
+temporary folder and its stock in the datasource the notebook created
+(order_service.stock.db). check_place_order_reliably calls the learner's async
+client against an httpx transport that plays the order service: down for a
+while, losing an answer, rejecting an order.
 
-Both do their work on a thread of their own, with the kit's off_the_event_loop: inside a
-notebook cell an asyncio loop is running, and DBOS refuses its blocking calls there. DBOS's
-log lines during a check (retries log a WARNING with a traceback, failed workflows an ERROR)
-are kept out of the cell by the kit and counted in a wrong verdict.
+check_points is awaited in the cell: DBOS runs async workflows on the event loop that was
+running when DBOS.launch() was called, the notebook's, so a check that blocked the cell's
+thread would wait for workflows that never run. check_place_order_reliably does its work on a
+thread of its own, with the kit's off_the_event_loop: inside a notebook cell an asyncio loop
+is running, and DBOS refuses its blocking calls there. DBOS's log lines during a check
+(retries log a WARNING with a traceback, failed workflows an ERROR) are kept out of the cell
+by the kit and counted in a wrong verdict.
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ import uuid
 from typing import Any
 
 from ..exercises import (
-    Feedback, WorkflowRun, checker, correct, environment_variable, is_unchanged_starter,
-    off_the_event_loop, todo, wait_for_workflow, wrong,
+    Feedback, WorkflowRun, cannot_check, checker, correct, environment_variable,
+    is_unchanged_starter, off_the_event_loop, todo, wrong,
 )
 
 
@@ -34,13 +38,32 @@ def _describe(error: BaseException) -> str:
 # --- exercise 1: loyalty points, exactly once ---------------------------------
 
 
-def _run_order(workflow, order: dict, wait_limit: float = 20) -> WorkflowRun:
+def _is_async(fn) -> bool:
+    return inspect.iscoroutinefunction(inspect.unwrap(fn)) or inspect.iscoroutinefunction(fn)
+
+
+async def _run_order(workflow, order: dict, wait_limit: float = 20) -> WorkflowRun:
+    """Start the learner's async workflow on this event loop and await its end."""
     from dbos import DBOS, SetWorkflowID
 
     workflow_id = f"ch14-check-points-{uuid.uuid4()}"
     with SetWorkflowID(workflow_id):
-        handle = DBOS.start_workflow(workflow, order)
-    return wait_for_workflow(workflow_id, wait_limit, handle=handle)
+        handle = await DBOS.start_workflow_async(workflow, order)
+    try:
+        result = await asyncio.wait_for(handle.get_result(), wait_limit)
+    except asyncio.TimeoutError:
+        await DBOS.cancel_workflow_async(workflow_id)
+        return WorkflowRun(workflow_id, finished=False)
+    except Exception as exc:  # the workflow raised
+        return WorkflowRun(workflow_id, status="ERROR", error=exc)
+    return WorkflowRun(workflow_id, status="SUCCESS", result=result)
+
+
+async def _step_names(run: WorkflowRun) -> list[str]:
+    from dbos import DBOS
+
+    return [step["function_name"]
+            for step in await DBOS.list_workflow_steps_async(run.workflow_id)]
 
 
 def _order(email: str, amount: int, country: str = "FR") -> dict:
@@ -48,16 +71,29 @@ def _order(email: str, amount: int, country: str = "FR") -> dict:
             "country": country}
 
 
-def _check_points(workflow, step) -> Feedback:
+async def _check_points(workflow, step) -> Feedback:
     from dbos import error
     from order_service import loyalty
 
     step_name = inspect.unwrap(step).__qualname__
     customer = f"points-{uuid.uuid4().hex[:8]}@example.com"
+    if not is_unchanged_starter(step):
+        if not _is_async(step):
+            return wrong(
+                f"{step_name} is a plain def, but the order workflow is async and awaits its "
+                "steps: make it an async def step that runs the loyalty programme's blocking "
+                "add_points on a thread, with await asyncio.to_thread(loyalty.add_points, ...)."
+            )
+        if not _is_async(workflow):
+            return wrong(
+                f"{workflow.__name__} is a plain def: make it an async def that awaits each "
+                "step and transaction, as process_order does (a reserve_stock(...) that is not "
+                "awaited never reserves anything)."
+            )
 
     # 1. A normal order.
     try:
-        first = _run_order(workflow, _order(customer, 40))
+        first = await _run_order(workflow, _order(customer, 40))
     except error.DBOSWorkflowFunctionNotFoundError:
         if is_unchanged_starter(step):
             return todo()
@@ -68,14 +104,15 @@ def _check_points(workflow, step) -> Feedback:
     if first.error is not None:
         return wrong(f"a normal order failed: your workflow raised {_describe(first.error)}")
     credits = loyalty.credits(customer)
-    names = first.step_names()
+    names = await _step_names(first)
     if not credits:
         if is_unchanged_starter(step):
             return todo()
         if step_name not in names:
             return wrong(
-                f"your workflow never called {step_name}: call it after ship_parcel, with "
-                "the order's ID, e-mail address and amount."
+                f"your workflow never called {step_name}: call it, with await, after "
+                "ship_parcel, with the order's ID, e-mail address and amount (a call without "
+                "await makes a coroutine that never runs)."
             )
         return wrong(
             f"{step_name} ran but credited no points: call loyalty.add_points(email, amount, "
@@ -98,7 +135,7 @@ def _check_points(workflow, step) -> Feedback:
     # 2. The same customer's second order, whose first answer from the programme is lost.
     loyalty.lose_answers(1)
     try:
-        second = _run_order(workflow, _order(customer, 25))
+        second = await _run_order(workflow, _order(customer, 25))
     finally:
         loyalty.lose_answers(0)
     credits = loyalty.credits(customer)
@@ -126,7 +163,7 @@ def _check_points(workflow, step) -> Feedback:
 
     # 3. An order the carrier refuses: refunded, so no points.
     refused_customer = f"refused-{uuid.uuid4().hex[:8]}@example.com"
-    refused = _run_order(workflow, _order(refused_customer, 30, country="US"))
+    refused = await _run_order(workflow, _order(refused_customer, 30, country="US"))
     if refused.error is not None or not refused.finished:
         what = _describe(refused.error) if refused.error is not None else "it did not finish"
         return wrong(f"an order the carrier refuses should be refunded, but {what}.")
@@ -144,10 +181,18 @@ def _check_points(workflow, step) -> Feedback:
 
 
 @checker(needs_dbos=True)
-def check_points(order_with_points, award_points) -> Feedback:
+async def check_points(order_with_points, award_points) -> Feedback:
+    """Awaited in the cell: the learner's async workflow runs on the notebook's event loop."""
+    from order_service import stock
+
+    if stock.db is None:
+        return cannot_check(
+            "the order service's stock has no datasource in this kernel: run the set-up cell "
+            "(it creates order_service.stock.db before DBOS.launch()), then this check again."
+        )
     with tempfile.TemporaryDirectory() as folder, \
             environment_variable("ORDER_SERVICE_DATA", folder):
-        return off_the_event_loop(_check_points, order_with_points, award_points, timeout=120)
+        return await _check_points(order_with_points, award_points)
 
 
 # --- exercise 2: a client that retries safely ---------------------------------
