@@ -213,3 +213,94 @@ def test_ch09_retire_refuses_a_dead_letter_as_finished(dbos):
 )
 def test_ch09_retire_explains_wrong_answers(dbos, answer, hint):
     assert_wrong(ch09_operations.check_safe_to_retire(answer, dbos), hint)
+
+
+# --- exercise 0: predict a fork ---------------------------------------------------
+
+
+@pytest.fixture()
+def packing(dbos, tmp_path):
+    """The chapter's pack_order (a step, DBOS.sleep, two steps; its own code writes a line
+    too), registered in the test's DBOS, and its ledger."""
+    ledger = tmp_path / "pack_ledger.txt"
+
+    def note(line):
+        with open(ledger, "a") as file:
+            file.write(line + "\n")
+
+    @DBOS.step()
+    def pick_items(order_id):
+        note(f"pick_items {order_id}")
+        return 3
+
+    @DBOS.step()
+    def print_label(order_id):
+        note(f"print_label {order_id}")
+        return f"label for {order_id}"
+
+    @DBOS.step()
+    def call_courier(order_id):
+        note(f"call_courier {order_id}")
+
+    @DBOS.workflow()
+    def pack_order(order_id):
+        note(f"pack_order {order_id}")
+        items = pick_items(order_id)
+        DBOS.sleep(0.1)
+        label = print_label(order_id)
+        call_courier(order_id)
+        return f"{order_id}: {items} items, {label}"
+
+    return pack_order, ledger
+
+
+RAN = ["pack_order", "print_label", "call_courier"]
+LISTED = ["pick_items", "DBOS.sleep", "print_label", "call_courier"]
+
+
+def prediction(ledger=RAN, fork_steps=LISTED):
+    return {"ledger": list(ledger), "fork_steps": list(fork_steps)}
+
+
+def test_ch09_predict_fork_accepts_the_solution(packing):
+    assert_correct(ch09_operations.check_fork_prediction(prediction(), *packing))
+
+
+def test_ch09_predict_fork_starter_is_not_done_yet(packing):
+    starter = {"ledger": ..., "fork_steps": ...}
+    assert_todo(ch09_operations.check_fork_prediction(starter, *packing))
+
+
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        # the workflow's own code forgotten: a fork runs the function from its first line
+        (prediction(ledger=["print_label", "call_courier"]), "runs the workflow function from its"),
+        # the copied steps thought to run again
+        (prediction(ledger=["pack_order", "pick_items", "print_label", "call_courier"]),
+         "pick_items did not run again"),
+        (prediction(ledger=["pick_items", "print_label", "call_courier"]),
+         "pick_items did not run again"),
+        # step 3 counted among the learner's own steps (DBOS.sleep forgotten), or as copied
+        (prediction(ledger=["pack_order", "call_courier"]), "DBOS.sleep is recorded as a step"),
+        (prediction(ledger=["call_courier"]), "first step that runs, not the last one copied"),
+        # the fork's list thought to hold only what ran
+        (prediction(fork_steps=["print_label", "call_courier"]), "has its copied steps too"),
+        (prediction(fork_steps=["pick_items", "print_label", "call_courier"]),
+         "DBOS.sleep is recorded as a step"),
+        (prediction(fork_steps=["pack_order"] + LISTED), "not one of its own steps"),
+        # the shape
+        ({"ledger": RAN}, 'two keys, "ledger" and "fork_steps"'),
+        ({"ledger": "pack_order print_label call_courier", "fork_steps": LISTED},
+         "list of str"),
+    ],
+)
+def test_ch09_predict_fork_explains_wrong_answers(packing, answer, hint):
+    assert_wrong(ch09_operations.check_fork_prediction(answer, *packing), hint)
+
+
+def test_ch09_predict_fork_check_runs_from_a_cell(packing):
+    async def cell():  # a notebook cell: its thread runs an event loop
+        return ch09_operations.check_fork_prediction(prediction(), *packing)
+
+    assert_correct(asyncio.run(cell()))

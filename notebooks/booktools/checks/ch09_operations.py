@@ -1,8 +1,10 @@
 """Checkers for chapter 9, operating and upgrading workflows.
 
-Both exercises ask for a function that uses DBOS's operations API: an `async def` with the
-`_async` calls (the notebook idiom), or a plain `def` with the sync ones (the script form). The
-kit runs it on a thread of its own, with a time limit.
+The first exercise is a prediction (data): check_fork_prediction runs the chapter's pack_order
+for real, under an order ID of its own, forks it from step 3, and compares what the fork did with
+the prediction. The other two ask for a function that uses DBOS's operations API: an `async def`
+with the `_async` calls (the notebook idiom), or a plain `def` with the sync ones (the script
+form). The kit runs it on a thread of its own, with a time limit.
 
 The checks add workflows of their own to the learner's application when they run, never at
 import, and the exercises say so: check_rerun_from_failed_step registers
@@ -13,12 +15,105 @@ import, and the exercises say so: check_rerun_from_failed_step registers
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
 
 from ..exercises import Feedback, checker, correct, off_the_event_loop, wait_for_workflow, wrong
+from ..ledger import read_ledger
 
 GUEST_WAIT_SEC = 2  # how long the booking waits for the guest's answer
 FORK_WAIT_SEC = 15  # how long a fork may take: the internal queue, and that wait
+
+
+# --- exercise 0: predict what a fork runs, and what it lists ------------------------------
+
+FORK_FROM = 3  # the exercise's start step: print_label, after pick_items and DBOS.sleep
+
+
+def _fork_for_real(pack_order, ledger: str | Path) -> tuple[list[str], list[str]]:
+    """Run pack_order under an ID of the check's own, fork it from step 3; the first words of the
+    ledger lines the fork added, and the function_name of each step the fork lists."""
+    from dbos import DBOS, SetWorkflowID
+
+    order_id = f"pack-check-{uuid.uuid4().hex[:8]}"
+    with SetWorkflowID(order_id):
+        pack_order(order_id)
+    before = len(read_ledger(ledger))
+    with SetWorkflowID(f"{order_id}-again"):
+        fork = DBOS.fork_workflow(order_id, FORK_FROM)
+    fork.get_result(polling_interval_sec=0.05)
+    added = [line.split()[0] for line in read_ledger(ledger)[before:]
+             if line.endswith(f" {order_id}")]
+    steps = [s["function_name"].split("<locals>.")[-1]  # a step defined in a function
+             for s in DBOS.list_workflow_steps(f"{order_id}-again")]
+    return added, steps
+
+
+def _names(value) -> list[str] | None:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        return None
+    return [v.strip() for v in value]
+
+
+@checker(needs_dbos=True)
+def check_fork_prediction(predicted, pack_order, ledger: str | Path) -> Feedback:
+    """Run pack_order and its fork from step 3 for real, on a thread of their own; compare the
+    ledger lines the fork adds and the fork's step list with the prediction."""
+    if not isinstance(predicted, dict) or set(predicted) != {"ledger", "fork_steps"}:
+        return wrong('predicted should be a dict with two keys, "ledger" and "fork_steps", '
+                     "as in the starter.")
+    said_ledger, said_steps = _names(predicted["ledger"]), _names(predicted["fork_steps"])
+    if said_ledger is None or said_steps is None:
+        return wrong('each of "ledger" and "fork_steps" is a list of str, such as '
+                     '["pick_items"].')
+    ran, listed = off_the_event_loop(_fork_for_real, pack_order, ledger, timeout=60)
+    if said_ledger == ran and said_steps == listed:
+        return correct(
+            f"the fork ran {ran}: the workflow's own code from its first line, then the steps "
+            f"from step {FORK_FROM} on; its step list shows {listed}, steps 1 and 2 copied from "
+            "the original (pick_items returned its recorded 3, the sleep did not wait again)."
+        )
+    own_code = ran[0] if ran else "pack_order"
+    if said_ledger != ran:
+        said_steps_run = [name for name in said_ledger if name != own_code]
+        if "pick_items" in said_ledger:
+            return wrong(
+                "pick_items did not run again. A fork copies the original's checkpoints of the "
+                f"steps before its start step (steps 1 and 2 here) into the new workflow: "
+                "pick_items returned its recorded result, 3, without running."
+            )
+        if said_steps_run == ["call_courier"]:
+            return wrong(
+                "print_label ran again too: it is step 3. DBOS.sleep is recorded as a step, so "
+                "it takes a number (step 2), and a fork's start step is the first step that "
+                "runs, not the last one copied. Read the numbers with list_workflow_steps."
+            )
+        if own_code not in said_ledger and said_steps_run == ran[1:]:
+            return wrong(
+                f"{own_code} wrote its line again. A fork runs the workflow function from its "
+                "first line; what it copies is the results of the steps before the start step, "
+                "not the code between steps, which nothing records. Code outside steps runs on "
+                "every execution, a fork's and a recovery's alike: keep side effects in steps."
+            )
+        return wrong(f"the fork added these lines, by first word: {ran}. Compare them with "
+                     "yours: what runs again, and from which line of pack_order?")
+    if said_steps == [name for name in listed if name in ("print_label", "call_courier")]:
+        return wrong(
+            "the fork's step list has its copied steps too: fork_workflow copies the original's "
+            f"checkpoints of the steps before step {FORK_FROM} into the new workflow, so "
+            "list_workflow_steps shows them, with the original's outputs, before the steps that "
+            "ran."
+        )
+    if "DBOS.sleep" not in said_steps:
+        return wrong(
+            "DBOS.sleep is recorded as a step (chapter 5): it has a function_id, step 2, and the "
+            "fork's list shows it, copied."
+        )
+    if "pack_order" in said_steps:
+        return wrong("the workflow is not one of its own steps: list_workflow_steps lists what "
+                     "the workflow recorded inside it.")
+    return wrong(f"the fork lists these steps: {listed}. Compare them with yours, step by "
+                 "step.")
 
 
 # --- exercise 1: fork a failed workflow from the right step ------------------------------
