@@ -24,6 +24,9 @@ PAGE = ROOT / "book" / "api_index.md"
 CLASSES = {"DBOS": DBOS, "DBOSClient": DBOSClient, "WorkflowHandle": WorkflowHandle,
            "Queue": Queue}
 LABEL = re.compile(r"^\(((ch\d\d)-[\w-]+)\)=\s*$", re.M)
+# Sections that try many calls at once to show where they work, not to teach them: a name is
+# linked to the section that teaches it.
+SURVEYS = {"ch01-in-a-cell"}
 
 # Why the book does not run a name. One line each; say what to use instead where there is one.
 LEFT_OUT = {
@@ -182,7 +185,7 @@ def sections(notebook: Path) -> list[tuple[str, str, str]]:
 def where_run(notebooks: list[Path]) -> dict[str, tuple[str, str, str]]:
     """Each name's first section (label, chapter number, section title) that uses it."""
     index = [(nb.name[:2], label, title, code) for nb in notebooks
-             for label, title, code in sections(nb)]
+             for label, title, code in sections(nb) if label not in SURVEYS]
     found = {}
     for name in public_names():
         for chapter, label, title, code in index:

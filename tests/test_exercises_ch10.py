@@ -81,7 +81,7 @@ def test_executor_ids_explain_wrong_configs(make_worker_config, hint):
     assert_wrong(ch10_scaling_out.check_make_worker_config(make_worker_config), hint)
 
 
-# --- exercise 2: move_on, with real workers ------------------------------------------------
+# --- exercise 3: move_on, with real workers ------------------------------------------------
 
 WORKER_SCRIPT = '''
 import os, sys, time
@@ -93,17 +93,19 @@ ANNOUNCE = False
 
 
 @DBOS.step()
-def ch10_check_pack(order: str, seconds: float) -> str:
+def ch10_check_pack(order: str, seconds: float) -> dict:
+    start = time.time()
     with open(HERE / "started.txt", "a") as ledger:
-        ledger.write(f"{order} {DBOS.executor_id} {time.time()}\\n")
+        ledger.write(f"{order} {DBOS.executor_id} {start}\\n")
     if ANNOUNCE:
         print(f"{DBOS.executor_id} started {order}", flush=True)
     time.sleep(seconds)
-    return order
+    return {"order": order, "start": start, "end": time.time(),
+            "executor": DBOS.executor_id}
 
 
 @DBOS.workflow()
-def ch10_check_order(order: str, seconds: float = 0.5) -> str:
+def ch10_check_order(order: str, seconds: float = 0.5) -> dict:
     return ch10_check_pack(order, seconds)
 
 
@@ -235,3 +237,72 @@ async def only_lists(executor_id):  # finds the work, moves nothing
 )
 def test_move_on_explains_wrong_answers(fleet, move_on, hint):
     assert_wrong(check(fleet, move_on), hint)
+
+
+# --- exercise 2: predict what the fleet runs at once ----------------------------------------
+# The check runs the scene for real on the fleet (about 2 s a run), so each answer below is
+# judged against what three workers measurably did.
+
+RIGHT = {"in total": 6, "on one worker": 2, "for one tenant": 3}
+
+
+def predict(fleet, prediction):
+    workers, workflow, _ = fleet
+    return ch10_scaling_out.check_fleet_prediction(prediction, workers, workflow)
+
+
+def test_fleet_prediction_accepts_the_solution(fleet):
+    assert_correct(predict(fleet, dict(RIGHT)))
+
+
+def test_fleet_prediction_starter_is_not_done_yet(fleet):
+    starter = {"in total": ..., "on one worker": ..., "for one tenant": ...}
+    assert_todo(predict(fleet, starter))
+
+
+def test_fleet_prediction_restarts_a_stopped_worker_first(fleet):
+    workers = fleet[0]
+    workers["worker-3"].kill()
+    assert_correct(predict(fleet, dict(RIGHT)))
+    assert workers["worker-3"].running
+
+
+@pytest.mark.parametrize(
+    "prediction, hint",
+    [
+        ([6, 2, 3], "should be a dict"),
+        ({"in total": 6, "on one worker": 2}, "missing ['for one tenant']"),
+        ({**RIGHT, "for one tenant": "3"}, "whole number"),
+    ],
+)
+def test_fleet_prediction_explains_the_shape_before_running(fleet, prediction, hint):
+    assert_wrong(predict(fleet, prediction), hint)
+
+
+@pytest.mark.parametrize(
+    "change, hint",
+    [
+        # worker_concurrency taken for a limit of the whole fleet
+        ({"in total": 2}, "counted by each process: three workers run 2 each"),
+        # one order per worker, forgetting that partition_worker_concurrency is per tenant
+        ({"in total": 3}, "one order of each tenant on a worker, not one order"),
+        # partition_concurrency taken for a limit of the whole queue
+        ({"in total": 4}, "a limit for each tenant, not for the queue"),
+        # two tenants at partition_concurrency each, ignoring the per-process limit
+        ({"in total": 8}, "stops each of the three workers first"),
+        # partition_worker_concurrency taken for a limit on the whole worker
+        ({"on one worker": 1}, "not one order in all"),
+        # partition_concurrency taken for a per-worker allowance
+        ({"on one worker": 4}, "never raises a worker's own limit"),
+        # partition_concurrency taken as what happens, not as a ceiling
+        ({"for one tenant": 4}, "per-process limit times the processes binds first"),
+        # partition_worker_concurrency taken for a fleet-wide limit
+        ({"for one tenant": 1}, "counted by each process, as worker_concurrency is"),
+        # worker_concurrency taken for a limit on a tenant
+        ({"for one tenant": 2}, "limits a worker, not a tenant"),
+    ],
+)
+def test_fleet_prediction_explains_wrong_predictions(fleet, change, hint):
+    feedback = predict(fleet, {**RIGHT, **change})
+    assert_wrong(feedback, hint)
+    assert "Measured: 6 in total, 2 on one worker, 3 for one tenant" in feedback.message

@@ -2,7 +2,10 @@
 
 check_make_worker_config calls the learner's function for several slots, and
 again as after a restart (another process ID, a later time), and compares the
-executor IDs. check_move_on sets a real scene with the notebook's worker
+executor IDs. check_fleet_prediction reads a prediction (data), then runs the
+scene for real on the notebook's worker processes (a partitioned queue of its
+own, two tenants' backlogs) and compares the most running at once, measured
+from each order's start and end, with the prediction. check_move_on sets a real scene with the notebook's worker
 processes (three long orders, one per worker, then SIGKILL for one worker in the
 middle of its order), calls the learner's function, and reads the outcome from
 the system database and the workers' ledger.
@@ -19,9 +22,11 @@ from typing import Any, Callable
 from unittest import mock
 
 from ..exercises import (
-    Feedback, checker, correct, environment_variable, off_the_event_loop, todo, wait_until, wrong,
+    Feedback, cannot_check, checker, correct, environment_variable, off_the_event_loop, todo,
+    wait_until, wrong,
 )
 from ..ledger import read_ledger
+from ..timeline import Span, by_group, max_running
 
 VARIABLE = "DBOS_SYSTEM_DATABASE_URL"
 SERVER_URL = "postgresql://orders:secret@db.internal:5432/orders"
@@ -107,7 +112,154 @@ def check_make_worker_config(make_worker_config) -> Feedback:
     )
 
 
-# --- Exercise 2: moving a dead executor's work on ---------------------------------
+# --- Exercise 2: predict what the fleet runs at once ----------------------------------
+
+PREDICT_QUEUE = "ch10-predict-check"
+PREDICT_LIMITS = {"worker_concurrency": 2, "partition_concurrency": 4,
+                  "partition_worker_concurrency": 1}
+TENANTS = ("acme", "globex")
+PREDICTED = ("in total", "on one worker", "for one tenant")
+
+
+def _start_stopped(workers: dict) -> None:
+    for executor_id, worker in workers.items():
+        if not worker.running:
+            worker.start()
+            worker.wait_for(f"{executor_id} ready")
+
+
+def _fleet_run(workflow: Callable, orders_per_tenant: int, seconds: float) -> dict[str, int]:
+    """The scene, for real: both tenants' backlogs on the check's queue; the most running at
+    once, from each order's start and end as the workflow returns them."""
+    from dbos import DBOS, SetEnqueueOptions
+
+    is_new = DBOS.retrieve_queue(PREDICT_QUEUE) is None
+    queue = DBOS.register_queue(PREDICT_QUEUE, **PREDICT_LIMITS, polling_interval_sec=0.1)
+    if is_new:
+        time.sleep(1.2)  # every process looks for new queues about once a second
+    tag = uuid.uuid4().hex[:8]
+    handles = []
+    for n in range(1, orders_per_tenant + 1):
+        for tenant in TENANTS:
+            with SetEnqueueOptions(queue_partition_key=tenant):
+                handles.append(
+                    queue.enqueue(workflow, f"predict-{tag}-{tenant}-{n}", seconds))
+    results = [h.get_result(polling_interval_sec=0.05) for h in handles]
+    spans = [Span(r["order"], r["start"], r["end"], r["executor"]) for r in results]
+    by_tenant = [Span(s.label, s.start, s.end, s.label.split("-")[2]) for s in spans]
+    return {
+        "in total": max_running(spans),
+        "on one worker": max(max_running(g) for g in by_group(spans).values()),
+        "for one tenant": max(max_running(g) for g in by_group(by_tenant).values()),
+    }
+
+
+def _expected(workers: int) -> dict[str, int]:
+    """What the limits allow, and what a fleet with backlogs in both tenants reaches."""
+    per_worker = min(PREDICT_LIMITS["worker_concurrency"],
+                     len(TENANTS) * PREDICT_LIMITS["partition_worker_concurrency"])
+    per_tenant = min(PREDICT_LIMITS["partition_concurrency"],
+                     workers * PREDICT_LIMITS["partition_worker_concurrency"])
+    return {"in total": min(workers * per_worker, len(TENANTS) * per_tenant),
+            "on one worker": per_worker, "for one tenant": per_tenant}
+
+
+_WHY = {
+    "in total": {
+        2: "worker_concurrency=2 is counted by each process: three workers run 2 each.",
+        3: "partition_worker_concurrency=1 is one order of each tenant on a worker, not one "
+           "order: with two tenants waiting, each worker runs one of each, 2 per worker.",
+        4: "partition_concurrency=4 is a limit for each tenant, not for the queue, and the "
+           "queue has no global_concurrency: the total is what the three workers may run, "
+           "2 each (worker_concurrency).",
+        8: "two tenants times partition_concurrency=4 is what the tenants' limits would "
+           "allow, but worker_concurrency=2 stops each of the three workers first.",
+        12: "partition_concurrency=4 is for each tenant across the fleet, not for each "
+            "worker; each worker is stopped at worker_concurrency=2.",
+    },
+    "on one worker": {
+        1: "partition_worker_concurrency=1 is one order of each tenant on a worker, not one "
+           "order in all: with two tenants waiting, a worker runs one of each.",
+        3: "3 is the most for one tenant (across the workers); one worker is stopped at "
+           "worker_concurrency=2.",
+        4: "partition_concurrency=4 limits a tenant across the fleet; it never raises a "
+           "worker's own limit, worker_concurrency=2.",
+        6: "6 is the whole fleet: worker_concurrency=2 is the limit of each process.",
+    },
+    "for one tenant": {
+        1: "partition_worker_concurrency=1 is counted by each process, as worker_concurrency "
+           "is: one order of the tenant on each of the three workers.",
+        2: "worker_concurrency=2 limits a worker, not a tenant; each of the three workers "
+           "runs one order of the tenant (partition_worker_concurrency=1).",
+        4: "partition_concurrency=4 is a ceiling the fleet never reaches here: each worker "
+           "may hold one order of a tenant (partition_worker_concurrency=1), and there are "
+           "three workers. The per-process limit times the processes binds first.",
+        6: "6 is the whole fleet, both tenants together; a worker holds at most one order "
+           "of a tenant (partition_worker_concurrency=1), and there are three workers.",
+    },
+}
+
+
+_GENERALLY = {
+    "in total": "Each of the three workers runs at most worker_concurrency=2 (one order of "
+                "each tenant), and nothing limits the queue as a whole.",
+    "on one worker": "worker_concurrency=2 caps each process, and the two tenants, one order "
+                     "each (partition_worker_concurrency=1), fill it.",
+    "for one tenant": "One order of the tenant on each worker (partition_worker_concurrency=1), "
+                      "three workers; partition_concurrency=4 is never reached.",
+}
+
+
+@checker(needs_dbos=True)
+def check_fleet_prediction(prediction, workers: dict, workflow: Callable, *,
+                           orders_per_tenant: int = 8, seconds: float = 0.5) -> Feedback:
+    """`prediction` maps the three PREDICTED keys to numbers; `workers` maps executor IDs to
+    booktools.Worker objects of the application; `workflow(order, seconds)` returns a dict
+    with the order, its start and end times and the executor that ran it."""
+    if not isinstance(prediction, dict):
+        return wrong("prediction should be a dict with the keys " + ", ".join(
+            repr(k) for k in PREDICTED) + ", each a whole number.")
+    missing = [k for k in PREDICTED if k not in prediction]
+    extra = [k for k in prediction if k not in PREDICTED]
+    if missing or extra:
+        return wrong(f"prediction should have exactly the keys {list(PREDICTED)}; "
+                     f"missing {missing}, unexpected {extra}.")
+    not_numbers = [k for k in PREDICTED if isinstance(prediction[k], bool)
+                   or not isinstance(prediction[k], int)]
+    if not_numbers:
+        return wrong(f"each prediction is a whole number (a count of orders running at "
+                     f"once); {not_numbers} is not.")
+
+    _start_stopped(workers)
+    expected = _expected(len(workers))
+    measured: dict[str, int] = {}
+    for _ in range(2):  # a second run if a busy machine kept the fleet from filling up
+        measured = off_the_event_loop(_fleet_run, workflow, orders_per_tenant, seconds,
+                                      timeout=60)
+        if measured == expected:
+            break
+    else:
+        return cannot_check(
+            f"the fleet never filled up (measured {measured}, where the limits allow "
+            f"{expected}): the machine was too busy, or a worker was stopped. Run the check "
+            "again.")
+    figures = (f"{measured['in total']} in total, {measured['on one worker']} on one "
+               f"worker, {measured['for one tenant']} for one tenant")
+    misses = [k for k in PREDICTED if prediction[k] != measured[k]]
+    if not misses:
+        return correct(
+            f"the three workers ran {figures}, as you said: worker_concurrency and "
+            "partition_worker_concurrency are counted by each process, so they multiply "
+            "with the fleet, and partition_concurrency=4 was never reached.")
+    reasons = []
+    for key in misses:
+        why = _WHY[key].get(prediction[key], _GENERALLY[key])
+        reasons.append(f"{key}: you said {prediction[key]}, the fleet ran {measured[key]}. "
+                       + why)
+    return wrong(" ".join(reasons).strip() + f" (Measured: {figures}.)")
+
+
+# --- Exercise 3: moving a dead executor's work on ---------------------------------
 
 
 def _call(move_on: Callable, executor_id: str) -> Any:
