@@ -2,10 +2,10 @@
 
 Each checker runs the learner's code for real: the fixture sets DBOS up on a temporary SQLite
 file, the test runs against the shop and against versions of it with a bug each, the workflow
-is replayed with a fork, the crash prediction is compared with a real run of the chapter's recovery
-test whose Crash is an Exception. Learner code runs on a thread of its own with a time limit (the kit's
-off_the_event_loop), as pytest would run it: the notebook's thread has a running event loop,
-where DBOS refuses blocking calls.
+is replayed with a fork, and the crash prediction is compared with a real run of the chapter's
+recovery test whose Crash is an Exception. Learner code runs on a thread of its own with a time
+limit (the kit's off_the_event_loop), as pytest would run it: the notebook's thread has a running
+event loop, where DBOS refuses blocking calls.
 
 Like tests, the checks replace the notebook's DBOS with their own, on temporary databases, and
 destroy it at the end; the chapter says so. They register, when they run (never at import), a
