@@ -102,11 +102,12 @@ def pytest_runtest_logreport(report):
         run = "Run All again" if report.nodeid.endswith(RUN_AGAIN) else "nbval"
         _seconds[(Path(path).name, run)] += report.duration
         return
-    # Tests parametrized by chapter (the learner edition): [00_why_durable_execution.ipynb].
+    # Tests that run a chapter, parametrized by it (the learner edition): [00_....ipynb]. Tests
+    # that only read a chapter (tests/test_notebooks.py) are not timed here.
     chapter = re.search(r"\[([^\]]+\.ipynb)\]$", report.nodeid)
-    if chapter:
-        test = report.nodeid.split("::")[-1].split("[")[0]
-        _seconds[(chapter.group(1), CHAPTER_RUNS.get(test, test))] += report.duration
+    test = report.nodeid.split("::")[-1].split("[")[0]
+    if chapter and test in CHAPTER_RUNS:
+        _seconds[(chapter.group(1), CHAPTER_RUNS[test])] += report.duration
 
 
 def pytest_terminal_summary(terminalreporter):
