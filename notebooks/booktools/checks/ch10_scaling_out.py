@@ -5,10 +5,10 @@ again as after a restart (another process ID, a later time), and compares the
 executor IDs. check_fleet_prediction reads a prediction (data), then runs the
 scene for real on the notebook's worker processes (a partitioned queue of its
 own, two tenants' backlogs) and compares the most running at once, measured
-from each order's start and end, with the prediction. check_move_on sets a real scene with the notebook's worker
-processes (three long orders, one per worker, then SIGKILL for one worker in the
-middle of its order), calls the learner's function, and reads the outcome from
-the system database and the workers' ledger.
+from each order's start and end, with the prediction. check_move_on sets a real
+scene with the notebook's worker processes (three long orders, one per worker,
+then SIGKILL for one worker in the middle of its order), calls the learner's
+function, and reads the outcome from the system database and the workers' ledger.
 """
 
 from __future__ import annotations
@@ -254,8 +254,8 @@ def check_fleet_prediction(prediction, workers: dict, workflow: Callable, *,
     reasons = []
     for key in misses:
         why = _WHY[key].get(prediction[key], _GENERALLY[key])
-        reasons.append(f"{key}: you said {prediction[key]}, the fleet ran {measured[key]}. "
-                       + why)
+        reasons.append(f"{key.capitalize()}: you said {prediction[key]}, the fleet ran "
+                       f"{measured[key]}. " + why)
     return wrong(" ".join(reasons).strip() + f" (Measured: {figures}.)")
 
 
