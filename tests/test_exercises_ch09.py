@@ -299,6 +299,15 @@ def test_ch09_predict_fork_explains_wrong_answers(packing, answer, hint):
     assert_wrong(ch09_operations.check_fork_prediction(answer, *packing), hint)
 
 
+def test_ch09_predict_fork_explains_both_fields_when_both_are_wrong(packing):
+    """A learner who forgets the workflow's own line and the copied steps hears of both."""
+    answer = prediction(ledger=["print_label", "call_courier"],
+                        fork_steps=["print_label", "call_courier"])
+    feedback = ch09_operations.check_fork_prediction(answer, *packing)
+    assert_wrong(feedback, "runs the workflow function from its")
+    assert_wrong(feedback, "And in fork_steps: the fork's step list has its copied steps too")
+
+
 def test_ch09_predict_fork_check_runs_from_a_cell(packing):
     async def cell():  # a notebook cell: its thread runs an event loop
         return ch09_operations.check_fork_prediction(prediction(), *packing)

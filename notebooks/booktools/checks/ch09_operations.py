@@ -73,47 +73,49 @@ def check_fork_prediction(predicted, pack_order, ledger: str | Path) -> Feedback
             f"from step {FORK_FROM} on; its step list shows {listed}, steps 1 and 2 copied from "
             "the original (pick_items returned its recorded 3, the sleep did not wait again)."
         )
+    mistakes = [mistake for mistake in (_ledger_mistake(said_ledger, ran),
+                                        _steps_mistake(said_steps, listed)) if mistake]
+    return wrong(" And in fork_steps: ".join(mistakes))  # both fields judged, each on its own
+
+
+def _ledger_mistake(said_ledger: list[str], ran: list[str]) -> str | None:
+    if said_ledger == ran:
+        return None
     own_code = ran[0] if ran else "pack_order"
-    if said_ledger != ran:
-        said_steps_run = [name for name in said_ledger if name != own_code]
-        if "pick_items" in said_ledger:
-            return wrong(
-                "pick_items did not run again. A fork copies the original's checkpoints of the "
+    said_steps_run = [name for name in said_ledger if name != own_code]
+    if "pick_items" in said_ledger:
+        return ("pick_items did not run again. A fork copies the original's checkpoints of the "
                 f"steps before its start step (steps 1 and 2 here) into the new workflow: "
-                "pick_items returned its recorded result, 3, without running."
-            )
-        if said_steps_run == ["call_courier"]:
-            return wrong(
-                "print_label ran again too: it is step 3. DBOS.sleep is recorded as a step, so "
+                "pick_items returned its recorded result, 3, without running.")
+    if said_steps_run == ["call_courier"]:
+        return ("print_label ran again too: it is step 3. DBOS.sleep is recorded as a step, so "
                 "it takes a number (step 2), and a fork's start step is the first step that "
-                "runs, not the last one copied. Read the numbers with list_workflow_steps."
-            )
-        if own_code not in said_ledger and said_steps_run == ran[1:]:
-            return wrong(
-                f"{own_code} wrote its line again. A fork runs the workflow function from its "
+                "runs, not the last one copied. Read the numbers with list_workflow_steps.")
+    if own_code not in said_ledger and said_steps_run == ran[1:]:
+        return (f"{own_code} wrote its line again. A fork runs the workflow function from its "
                 "first line; what it copies is the results of the steps before the start step, "
                 "not the code between steps, which nothing records. Code outside steps runs on "
-                "every execution, a fork's and a recovery's alike: keep side effects in steps."
-            )
-        return wrong(f"the fork added these lines, by first word: {ran}. Compare them with "
-                     "yours: what runs again, and from which line of pack_order?")
+                "every execution, a fork's and a recovery's alike: keep side effects in steps.")
+    return (f"the fork added these lines, by first word: {ran}. Compare them with "
+            "yours: what runs again, and from which line of pack_order?")
+
+
+def _steps_mistake(said_steps: list[str], listed: list[str]) -> str | None:
+    if said_steps == listed:
+        return None
     if said_steps == [name for name in listed if name in ("print_label", "call_courier")]:
-        return wrong(
-            "the fork's step list has its copied steps too: fork_workflow copies the original's "
-            f"checkpoints of the steps before step {FORK_FROM} into the new workflow, so "
-            "list_workflow_steps shows them, with the original's outputs, before the steps that "
-            "ran."
-        )
+        return ("the fork's step list has its copied steps too: fork_workflow copies the "
+                f"original's checkpoints of the steps before step {FORK_FROM} into the new "
+                "workflow, so list_workflow_steps shows them, with the original's outputs, "
+                "before the steps that ran.")
     if "DBOS.sleep" not in said_steps:
-        return wrong(
-            "DBOS.sleep is recorded as a step (chapter 5): it has a function_id, step 2, and the "
-            "fork's list shows it, copied."
-        )
+        return ("DBOS.sleep is recorded as a step (chapter 5): it has a function_id, step 2, "
+                "and the fork's list shows it, copied.")
     if "pack_order" in said_steps:
-        return wrong("the workflow is not one of its own steps: list_workflow_steps lists what "
-                     "the workflow recorded inside it.")
-    return wrong(f"the fork lists these steps: {listed}. Compare them with yours, step by "
-                 "step.")
+        return ("the workflow is not one of its own steps: list_workflow_steps lists what "
+                "the workflow recorded inside it.")
+    return (f"the fork lists these steps: {listed}. Compare them with yours, step by "
+            "step.")
 
 
 # --- exercise 1: fork a failed workflow from the right step ------------------------------
