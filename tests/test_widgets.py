@@ -5,7 +5,7 @@ import textwrap
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from dbos import DBOS
+from dbos import DBOS, SetWorkflowID
 
 from booktools import Worker
 from booktools.widgets import CrashControls, WorkflowInspector
@@ -54,6 +54,34 @@ def test_inspector_lists_workflows_and_their_steps(dbos_app):
     assert inspector.steps.value.count("inspected_step") == 2
     assert "10" in inspector.steps.value and "12" in inspector.steps.value
     assert inspector._repr_mimebundle_()["text/plain"] == "WorkflowInspector(1 workflows)"
+
+
+def test_the_steps_shown_are_those_of_the_workflow_chosen_last(dbos_app):
+    """Steps read for an earlier choice that arrive late do not replace the chosen one's."""
+    dbos_app(1)
+    with SetWorkflowID("two-steps"):
+        dbos_app(2)
+
+    class SlowForOthers:  # DBOS, but the first workflow's steps arrive late
+        def __getattr__(self, name):
+            return getattr(DBOS, name)
+
+        async def list_workflow_steps_async(self, workflow_id):
+            if workflow_id != "two-steps":
+                await asyncio.sleep(0.3)
+            return await DBOS.list_workflow_steps_async(workflow_id)
+
+    async def scenario():
+        inspector = WorkflowInspector(SlowForOthers())
+        inspector.selector.options = ["first", "two-steps"]
+        inspector.selector.value = "first"  # schedules the slow read, as a click would
+        inspector.selector.value = "two-steps"
+        await inspector.show_steps("two-steps")
+        await asyncio.sleep(0.5)  # the slow read has finished by now
+        return inspector
+
+    inspector = run_in_own_loop(scenario())
+    assert inspector.steps.value.count("inspected_step") == 2, inspector.steps.value
 
 
 def test_refresh_says_why_it_failed_when_dbos_is_gone(dbos_app):

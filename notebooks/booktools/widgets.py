@@ -135,6 +135,8 @@ class WorkflowInspector:
         if workflow_id is None:
             return
         steps = await self.source.list_workflow_steps_async(workflow_id)
+        if workflow_id != self.selector.value:
+            return  # another workflow was chosen while these steps were read: it shows its own
         rows = []
         for s in steps:
             outcome = (
