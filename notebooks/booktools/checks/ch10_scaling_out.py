@@ -212,7 +212,7 @@ _GENERALLY = {
 
 @checker(needs_dbos=True)
 def check_fleet_prediction(prediction, workers: dict, workflow: Callable, *,
-                           orders_per_tenant: int = 8, seconds: float = 0.5) -> Feedback:
+                           orders_per_tenant: int = 8, seconds: float = 1.0) -> Feedback:
     """`prediction` maps the three PREDICTED keys to numbers; `workers` maps executor IDs to
     booktools.Worker objects of the application; `workflow(order, seconds)` returns a dict
     with the order, its start and end times and the executor that ran it."""
