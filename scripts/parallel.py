@@ -57,13 +57,18 @@ def main(specs: list[str]) -> int:
     while running:
         time.sleep(0.5)
         for stream in list(running):
-            status = stream["process"].poll()
-            if status is None:
+            pid, wait_status, usage = os.wait4(stream["process"].pid, os.WNOHANG)
+            if pid == 0:
                 continue
+            status = os.waitstatus_to_exitcode(wait_status)
+            stream["process"].returncode = status
             running.remove(stream)
             seconds = time.time() - stream["started"]
-            line = f"{seconds:7.1f}  {stream['name']}" + ("" if status == 0 else
-                                                          f"  (failed: exit {status})")
+            # CPU seconds of the stream's process tree (those of its processes that were
+            # waited for): what it asks of the machine's cores, whatever else runs beside it.
+            cpu = usage.ru_utime + usage.ru_stime
+            line = f"{seconds:7.1f}  {stream['name']}  (CPU {cpu:.0f} s)" + (
+                "" if status == 0 else f"  (failed: exit {status})")
             with TIMES.open("a") as times:
                 times.write(line + "\n")
             text = stream["log"].read_text(errors="replace").splitlines()

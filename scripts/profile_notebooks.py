@@ -1,6 +1,7 @@
 """Where a chapter's seconds go: kernel start, DBOS launch/destroy, child processes, waits.
 
-    python scripts/profile_notebooks.py [notebooks/02_workflows.ipynb ...]   (default: all)
+    python scripts/profile_notebooks.py [--cells FILE.json] [notebooks/02_workflows.ipynb ...]
+    (default: every chapter; --cells writes every cell's time, for a closer look)
 
 Runs each notebook once in a fresh kernel, as nbval does (nothing is saved), with DBOS.launch,
 DBOS.destroy, booktools' child-process start and the cells' own time.sleep / asyncio.sleep
@@ -88,12 +89,17 @@ def profile(path: Path) -> dict:
             cells.append((index, time.monotonic() - cell_started, cell.source))
     total = time.monotonic() - started
     measured = json.loads(nb.cells[-1].outputs[0]["text"])
-    return {"total": total, "kernel start": kernel_start, **measured,
-            "slow cells": [(i, s, src) for i, s, src in cells if s > SLOW_CELL]}
+    return {"total": total, "kernel start": kernel_start, **measured, "cells": cells,
+            "slow cells": [(i - 1, s, src) for i, s, src in cells if s > SLOW_CELL]}  # 0: ours
 
 
 if __name__ == "__main__":
-    paths = [Path(arg) for arg in sys.argv[1:]] or sorted(Path("notebooks").glob("*.ipynb"))
+    args = sys.argv[1:]
+    cells_file = None
+    if args[:1] == ["--cells"]:
+        cells_file, args = Path(args[1]), args[2:]
+    paths = [Path(arg) for arg in args] or sorted(Path("notebooks").glob("*.ipynb"))
+    every_cell = {}
     # sleep: the cells' own time.sleep/asyncio.sleep; DBOS.sleep: durable sleeps in the kernel.
     columns = ["total", "kernel start", "launch", "destroy", "run_script", "sleep", "DBOS.sleep"]
     print(f"{'chapter':<32}" + "".join(f"{c:>13}" for c in columns) + "  launches children")
@@ -104,6 +110,10 @@ if __name__ == "__main__":
               + f"  {result.get('launch (count)', 0):8.0f} {result.get('child start (count)', 0):8.0f}",
               flush=True)
         slow += [(path.name, *cell) for cell in result["slow cells"]]
+        every_cell[path.name] = [(index - 1, round(seconds, 3), source)  # chapter's numbering
+                                 for index, seconds, source in result["cells"][1:-1]]
+    if cells_file:
+        cells_file.write_text(json.dumps(every_cell, indent=1))
     print(f"\ncells over {SLOW_CELL:.0f} s:")
     for name, index, seconds, source in slow:
         print(f"{seconds:6.1f}  {name} cell {index}: {source.splitlines()[0][:70]}")
