@@ -69,3 +69,9 @@ def assert_todo(feedback) -> None:
 def assert_wrong(feedback, hint: str) -> None:
     """The checker rejected the answer, and its message carries `hint`."""
     assert feedback.status == "wrong" and hint in feedback.message, feedback
+
+
+def changed_config(config: dict, changes: dict) -> dict:
+    """A copy of a config with `changes` applied; a change to None removes the key."""
+    changed = {**config, **changes}
+    return {key: value for key, value in changed.items() if value is not None}

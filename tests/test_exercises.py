@@ -10,7 +10,7 @@ import pytest
 
 from booktools.checks import ch00_why, ch01_lifecycle
 from booktools.exercises import dbos_is_running
-from support import assert_wrong, launched_dbos
+from support import assert_wrong, changed_config, launched_dbos
 
 # --- chapter 0: predict the ledger -------------------------------------------
 
@@ -69,13 +69,7 @@ def test_ch01_starter_is_not_done_yet():
 
 def with_changes(**changes):
     def make_config():
-        config = good_config()
-        for key, value in changes.items():
-            if value is None:
-                config.pop(key)
-            else:
-                config[key] = value
-        return config
+        return changed_config(good_config(), changes)
 
     return make_config
 

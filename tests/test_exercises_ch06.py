@@ -209,8 +209,10 @@ def test_ch06_submit_accepts_a_workflow_id_with_a_deduplication_id_too(healthy):
     assert_correct(ch06_client.check_submit_order(both, healthy))
 
 
-def test_ch06_submit_without_a_worker_for_the_latest_version_blames_the_set_up(client):
+def test_ch06_submit_without_a_worker_for_the_latest_version_blames_the_set_up(client,
+                                                                             monkeypatch):
     """The learner's answer is right; the notebook's workers are not there to run it."""
+    monkeypatch.setattr(ch06_client, "WORKER_WAIT", 2)  # a learner waits 10 s for nothing
     client.set_latest_application_version("2")  # worker-b, stopped: nobody takes the order
     feedback = ch06_client.check_submit_order(solution, client)
     assert feedback.status == "setup" and "no worker took them" in feedback.message, feedback
@@ -321,11 +323,12 @@ def test_ch06_roll_back_with_worker_a_down_cannot_check(client, stuck_order, wor
 
 
 def test_ch06_roll_back_with_worker_a_down_unseen_cannot_check(
-    client, stuck_order, worker_a_down
+    client, stuck_order, worker_a_down, monkeypatch
 ):
     """Called without the worker, the check learns it from the database: the answer made
-    version "1" the latest, and still nothing took the order in 10 s."""
+    version "1" the latest, and still nothing took the order in time."""
+    monkeypatch.setattr(ch06_client, "WORKER_WAIT", 2)  # a learner waits 10 s for nothing
     feedback = ch06_client.check_roll_back(roll_back, client, stuck_order)
     assert feedback.status == "setup", feedback
-    assert "did not take it within 10 s" in feedback.message, feedback
+    assert "did not take it within 2 s" in feedback.message, feedback
     assert "worker_a.restart()" in feedback.message, feedback

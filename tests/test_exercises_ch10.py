@@ -18,7 +18,7 @@ from booktools import Worker
 from booktools.checks import ch10_scaling_out
 
 from booktools.exercises import off_the_event_loop, wait_until
-from support import assert_correct, assert_todo, assert_wrong
+from support import assert_correct, assert_todo, assert_wrong, changed_config
 
 # --- exercise 1: make_worker_config ------------------------------------------------------
 
@@ -53,13 +53,7 @@ def with_changes(**changes):
     base = config_with(lambda s: f"order-worker-{s}")
 
     def make_worker_config(slot):
-        config = base(slot)
-        for key, value in changes.items():
-            if value is None:
-                config.pop(key)
-            else:
-                config[key] = value
-        return config
+        return changed_config(base(slot), changes)
 
     return make_worker_config
 
@@ -251,6 +245,13 @@ def predict(fleet, prediction):
     return ch10_scaling_out.check_fleet_prediction(prediction, workers, workflow)
 
 
+@pytest.fixture(scope="module")
+def fleet_measured_once(fleet):
+    """The fleet's figures from one real run of the check's scene."""
+    _, workflow, _ = fleet
+    return off_the_event_loop(ch10_scaling_out._fleet_run, workflow, 8, 1.0, timeout=60)
+
+
 def test_fleet_prediction_accepts_the_solution(fleet):
     assert_correct(predict(fleet, dict(RIGHT)))
 
@@ -302,7 +303,10 @@ def test_fleet_prediction_explains_the_shape_before_running(fleet, prediction, h
         ({"for one tenant": 2}, "limits a worker, not a tenant"),
     ],
 )
-def test_fleet_prediction_explains_wrong_predictions(fleet, change, hint):
+def test_fleet_prediction_explains_wrong_predictions(fleet, fleet_measured_once, monkeypatch,
+                                                   change, hint):
+    # The fleet is measured for real in the tests above; these judge answers against it.
+    monkeypatch.setattr(ch10_scaling_out, "_fleet_run", lambda *args: fleet_measured_once)
     feedback = predict(fleet, {**RIGHT, **change})
     assert_wrong(feedback, hint)
     assert "Measured: 6 in total, 2 on one worker, 3 for one tenant" in feedback.message

@@ -23,6 +23,7 @@ WORKFLOW_NAME = "process_order"
 QUEUE_NAME = "orders"
 PARAMETERS = ("order_id", "amount")
 TIMEOUT = 15  # seconds for one call of the learner's function
+WORKER_WAIT = 10  # seconds a running worker gets to take an enqueued order
 
 
 class FlakyNetwork:
@@ -230,12 +231,13 @@ def check_submit_order(submit_order: Callable, client) -> Feedback:
         return shape
     # Both orders run on the chapter's worker.
     for run_id in (workflow_id, other_handle.get_workflow_id()):
-        final = wait_for_workflow(run_id, 15, client=client)
+        final = wait_for_workflow(run_id, WORKER_WAIT, client=client)
         if not final.finished:
             return cannot_check(
-                "your orders were enqueued right, but no worker took them within 15 s, so "
-                "the check cannot see them run: is worker-a running, with the latest "
-                "version? Run the chapter's cells above (or Run All), then this check again."
+                "your orders were enqueued right, but no worker took them within "
+                f"{WORKER_WAIT} s, so the check cannot see them run: is worker-a running, "
+                "with the latest version? Run the chapter's cells above (or Run All), then "
+                "this check again."
             )
         if final.status != "SUCCESS":
             return wrong(f"the workflow ended {final.status}: {final.error!r}")
@@ -315,7 +317,7 @@ def check_roll_back(
             "(resume_workflow, or enqueueing the same ID again, leave the workflow as it "
             f"is). Make {running_version!r}, the version worker-a runs, the latest."
         )
-    status = wait_for_workflow(workflow_id, 10, client=client, cancel_at_limit=False)
+    status = wait_for_workflow(workflow_id, WORKER_WAIT, client=client, cancel_at_limit=False)
     if status.status == "CANCELLED" and status.finished:
         return wrong(
             f"{workflow_id} was cancelled, so the customer never gets the order. "
@@ -327,12 +329,13 @@ def check_roll_back(
         if latest == running_version:  # the answer did its part; no worker took the order
             return _worker_down(
                 workflow_id, running_version,
-                f"did not take it within 10 s, although {running_version!r} is the latest "
-                "version now: is it down",
+                f"did not take it within {WORKER_WAIT} s, although {running_version!r} is "
+                "the latest version now: is it down",
             )
     if status.status != "SUCCESS":
         return wrong(
-            f"{workflow_id} is {status.status} after 10 s (version {status.app_version!r})."
+            f"{workflow_id} is {status.status} after {WORKER_WAIT} s (version "
+            f"{status.app_version!r})."
         )
     if status.app_version != running_version:
         return wrong(
