@@ -310,10 +310,17 @@ class Notebook:
         """Whether JupyterLab holds the notebook as changed (its tab shows a dot; closing asks)."""
         return self.page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty")
 
-    def shut_down_kernel(self) -> None:
-        """Kernel > Shut Down Kernel, as a learner does with a chapter they have finished."""
-        settle(self.page, "async () => { await window.jupyterapp.shell.currentWidget"
-                          ".sessionContext.shutdown(); }")
+    def shut_down_kernel(self) -> int:
+        """Shut this notebook's kernel down, as a learner does with a chapter they have finished
+        (by its path: a link test may have brought another notebook to the front). Returns how
+        many sessions were shut down."""
+        return settle(self.page, """async path => {
+            const sessions = window.jupyterapp.serviceManager.sessions;
+            await sessions.refreshRunning();
+            const ours = [...sessions.running()].filter(s => s.path === path);
+            for (const session of ours) { await sessions.shutdown(session.id); }
+            return ours.length;
+        }""", self.path)
 
     def close_and_shut_down(self) -> bool:
         """Once the kernel is ready: whether the untouched notebook is marked modified; then
@@ -595,7 +602,7 @@ def ran_chapter(request, lab, new_page):
     # An idle chapter's DBOS still polls its queues (ch04's take a fifth of a core), CPU the
     # streams beside this one need. The learner edition's kernel is left running: the last
     # test checks that stopping the server ends it and its children.
-    notebook.shut_down_kernel()
+    assert notebook.shut_down_kernel() == 1, f"no running kernel of {notebook.path}"
     page.context.close()
 
 
