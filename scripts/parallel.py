@@ -26,12 +26,23 @@ SUMMARY_LINES = 40  # a passed stream's tail: pytest's result line and the chapt
 HEARTBEAT = 60  # seconds between "still running" lines
 
 
+def cpu_jiffies() -> tuple[int, int] | None:
+    """(busy, total) jiffies of all the machine's cores so far, on Linux."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def slug(name: str) -> str:
     return re.sub(r"[^\w]+", "-", name).strip("-").lower()
 
 
 def main(specs: list[str]) -> int:
     LOGS.mkdir(parents=True, exist_ok=True)
+    cpu_at_start = cpu_jiffies()
     streams = []
     for spec in specs:
         name, _, command = spec.partition("::")
@@ -83,6 +94,11 @@ def main(specs: list[str]) -> int:
             last_heartbeat = time.time()
             print("… still running: " + ", ".join(
                 f"{s['name']} ({time.time() - s['started']:.0f} s)" for s in running), flush=True)
+    cpu_at_end = cpu_jiffies()
+    if cpu_at_start and cpu_at_end:
+        busy, total = (end - start for start, end in zip(cpu_at_start, cpu_at_end))
+        print(f"\nthe machine's {os.cpu_count()} cores were busy {100 * busy / total:.0f} % of "
+              "the time the streams ran", flush=True)
     if failed:
         print("\nFAILED: " + "; ".join(failed), flush=True)
     return 1 if failed else 0
