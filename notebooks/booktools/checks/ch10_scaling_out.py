@@ -118,6 +118,7 @@ PREDICT_QUEUE = "ch10-predict-check"
 PREDICT_LIMITS = {"worker_concurrency": 2, "partition_concurrency": 4,
                   "partition_worker_concurrency": 1}
 TENANTS = ("acme", "globex")
+ORDERS_PER_TENANT, ORDER_SECONDS = 8, 1.0  # the check's scene: a backlog of one-second orders
 PREDICTED = ("in total", "on one worker", "for one tenant")
 
 
@@ -212,7 +213,8 @@ _GENERALLY = {
 
 @checker(needs_dbos=True)
 def check_fleet_prediction(prediction, workers: dict, workflow: Callable, *,
-                           orders_per_tenant: int = 8, seconds: float = 1.0) -> Feedback:
+                           orders_per_tenant: int = ORDERS_PER_TENANT,
+                           seconds: float = ORDER_SECONDS) -> Feedback:
     """`prediction` maps the three PREDICTED keys to numbers; `workers` maps executor IDs to
     booktools.Worker objects of the application; `workflow(order, seconds)` returns a dict
     with the order, its start and end times and the executor that ran it."""
