@@ -76,7 +76,7 @@ def test_chapter_starts_from_a_fresh_workspace(notebook):
 
 def is_check(cell: dict) -> bool:
     return cell["cell_type"] == "code" and bool(
-        re.search(r"^(assert \(?)?(await )?check_\w+\(", "".join(cell["source"]), re.M))
+        re.search(r"^(verdict = )?(await )?check_\w+\(", "".join(cell["source"]), re.M))
 
 
 def exercises(path: Path) -> list[list[dict]]:
@@ -100,9 +100,9 @@ def test_each_exercise_is_checked_before_its_solution_runs(notebook):
 
     The learner's check comes before any solution cell, so stepping with Shift+Enter from a
     wrong answer reaches "Not yet", never a solution that redefines the answer. The solution's
-    check is an assertion, `assert check_x(...).ok`: it prints nothing (JupyterLab shows a cell's
-    output again whenever it runs, and a visible verdict would give the answer away after Run
-    All), and the book's build and strict nbval fail if the solution stops passing."""
+    check is an assertion, `assert verdict.ok, verdict`: it prints nothing (JupyterLab shows a
+    cell's output again whenever it runs, and a visible verdict would give the answer away after
+    Run All); strict nbval fails if the solution stops passing, and shows the check's message."""
     found = exercises(notebook)
     assert found, f"{notebook.name}: no exercise"
     for cells in found:
@@ -118,10 +118,10 @@ def test_each_exercise_is_checked_before_its_solution_runs(notebook):
         solution_check = code[-1]
         assert is_check(solution_check) and solutions[-1] < len(code) - 1, (
             f"{label}: the solution ends with its own check")
-        assert re.search(r"^assert (check_\w+\([\s\S]*\)|\(await check_\w+\([\s\S]*\)\))\.ok\b",
+        assert re.search(r"^verdict = (await )?check_\w+\([\s\S]*\)\nassert verdict\.ok, verdict\b",
                          "".join(solution_check["source"]), re.M), (
-            f"{label}: the solution's check asserts its verdict: assert check_x(...).ok, or "
-            "assert (await check_x(...)).ok for an awaited check")
+            f"{label}: the solution's check asserts its verdict, and shows it if it fails: "
+            "verdict = check_x(...), then assert verdict.ok, verdict")
         assert not solution_check.get("outputs"), f"{label}: the solution's check printed something"
         for cell in [code[i] for i in solutions] + [solution_check]:
             assert cell["metadata"].get("jupyter", {}).get("source_hidden"), (
