@@ -155,6 +155,19 @@ def _fleet_run(workflow: Callable, orders_per_tenant: int, seconds: float) -> di
     }
 
 
+def _filled_fleet_run(workflow: Callable, orders_per_tenant: int, seconds: float,
+                      expected: dict[str, int], tries: int = 4) -> tuple[dict[str, int], bool]:
+    """The scene's figures, run again if a busy machine kept the fleet from filling up to
+    `expected`; whether it ever did."""
+    measured: dict[str, int] = {}
+    for _ in range(tries):
+        measured = off_the_event_loop(_fleet_run, workflow, orders_per_tenant, seconds,
+                                      timeout=60)
+        if measured == expected:
+            return measured, True
+    return measured, False
+
+
 def _expected(workers: int) -> dict[str, int]:
     """What the limits allow, and what a fleet with backlogs in both tenants reaches."""
     per_worker = min(PREDICT_LIMITS["worker_concurrency"],
@@ -234,13 +247,8 @@ def check_fleet_prediction(prediction, workers: dict, workflow: Callable, *,
 
     _start_stopped(workers)
     expected = _expected(len(workers))
-    measured: dict[str, int] = {}
-    for _ in range(4):  # again if a busy machine kept the fleet from filling up
-        measured = off_the_event_loop(_fleet_run, workflow, orders_per_tenant, seconds,
-                                      timeout=60)
-        if measured == expected:
-            break
-    else:
+    measured, filled = _filled_fleet_run(workflow, orders_per_tenant, seconds, expected)
+    if not filled:
         return cannot_check(
             f"the fleet never filled up (measured {measured}, where the limits allow "
             f"{expected}): the machine was too busy, or a worker was stopped. Run the check "
